@@ -1,0 +1,60 @@
+# Two commands do all the set-up:  `make course`  and  `make test`.
+# Both create .venv (if missing) and install the pinned dependencies and course_lib first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.course-installed
+PROFILE ?= workshop
+
+.DEFAULT_GOAL := help
+.PHONY: help setup course publish test unit notebooks-smoke nbval lint lab data doctor lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=python3.11 (or newer), e.g. make PYTHON=python3.12 course")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m course_lib.runner kernel
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install pinned dependencies + course_lib
+
+course: $(STAMP)  ## execute every notebook (default profile) into build/, write build/results/summary.md
+	$(PY) -m course_lib.runner run --profile $(PROFILE)
+
+publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks into notebooks/
+	$(PY) -m course_lib.runner run --profile workshop --publish
+
+test: $(STAMP)  ## unit tests, notebook checks, every notebook in the smoke profile, ruff
+	$(PY) -m ruff check course_lib tests notebooks scripts
+	$(PY) -m pytest tests
+	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+unit: $(STAMP)  ## only the unit tests (fast)
+	$(PY) -m pytest tests -m "not notebook"
+
+nbval: $(STAMP)  ## only nbval over the notebooks in the smoke profile
+	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+lint: $(STAMP)  ## ruff over course_lib, tests, notebooks and scripts
+	$(PY) -m ruff check course_lib tests notebooks scripts
+
+lab: $(STAMP)  ## open JupyterLab in the course environment with its own kernel
+	$(PY) -m course_lib.runner kernel
+	$(VENV)/bin/jupyter lab notebooks/
+
+data: $(STAMP)  ## copy or download the full Fashion-MNIST into data/fashion-mnist/
+	$(PY) -m course_lib.data fetch
+
+doctor: $(STAMP)  ## print versions and whether a GPU is seen
+	$(PY) -m course_lib.doctor
+
+lock: $(STAMP)  ## re-pin constraints.txt from the current .venv (after a tested upgrade)
+	@{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -iv '^course-lib' | sort -f; } > constraints.new && mv constraints.new constraints.txt
+
+clean:  ## remove build/ (executed notebooks, results); keeps .venv
+	rm -rf build

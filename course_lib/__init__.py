@@ -1,0 +1,18 @@
+"""course_lib: tested helpers for the executable autoencoder course.
+
+Each module has one job:
+
+- :mod:`course_lib.paths`     where the repository, ``data/`` and ``build/`` are
+- :mod:`course_lib.profiles`  compute budgets (``smoke`` / ``workshop`` / ``full``)
+- :mod:`course_lib.data`      Fashion-MNIST: offline-first loading, integrity checks, helpers
+- :mod:`course_lib.doctor`    environment report, GPU set-up, seeding
+- :mod:`course_lib.plotting`  one consistent figure style for the whole course
+- :mod:`course_lib.results`   metrics recorder (``build/results/<notebook>.json``)
+- :mod:`course_lib.models`    encoder/decoder builders and the autoencoder model
+- :mod:`course_lib.linear`    PCA baseline and subspace comparisons
+
+Modules are imported lazily by the notebooks (``from course_lib import data``) so that
+importing the package itself does not import TensorFlow.
+"""
+
+__version__ = "0.1.0"

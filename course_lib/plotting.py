@@ -1,0 +1,736 @@
+"""One consistent figure style for the whole course.
+
+Every figure is read by a self-paced learner, so every figure has a title and every axis
+that shows data has labelled axes. Image grids hide their axes but carry a suptitle and,
+where useful, row labels on the left.
+
+All functions return the matplotlib :class:`~matplotlib.figure.Figure` they drew on, so a
+notebook displays it and a test can inspect it; none calls ``plt.show()``. Figures are not
+registered with pyplot (no figure leaks, no double display in Jupyter): make the call the
+last expression of a cell, or ``display(fig)``, to see it. The course style
+is applied to every figure made here (through :func:`matplotlib.rc_context`), whether or
+not the notebook called :func:`use_course_style`; calling it also styles the learner's own
+figures. TensorFlow is never imported: a Keras ``History`` is accepted duck-typed (anything
+with a ``.history`` dict) as well as a plain ``{metric: [values per epoch]}`` dict.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from cycler import cycler
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import LogFormatter, MaxNLocator
+
+__all__ = [
+    "bar_chart",
+    "class_grid",
+    "compare_reconstructions",
+    "image_grid",
+    "latent_scatter",
+    "plot_histories",
+    "plot_history",
+    "save_figure",
+    "use_course_style",
+]
+
+# Tableau 10: a qualitative palette that stays distinguishable for ten classes.
+_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+_SAVE_DPI = 120
+
+# The course style. Read-only by convention: only use_course_style() writes it to rcParams.
+_COURSE_RC: dict[str, Any] = {
+    "figure.dpi": 100,
+    "savefig.dpi": _SAVE_DPI,
+    "savefig.bbox": "tight",
+    "figure.constrained_layout.use": True,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "font.size": 10.5,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+    "figure.titlesize": 13,
+    "figure.titleweight": "bold",
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "grid.linewidth": 0.7,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": cycler(color=list(_PALETTE)),
+    "lines.linewidth": 1.8,
+    "legend.framealpha": 0.85,
+    "image.interpolation": "nearest",
+}
+
+_LABEL_FONTSIZE = 10  # row labels of image grids
+_CELL_TITLE_FONTSIZE = 8  # small titles above single images
+_MAX_LEGEND_INSIDE = 4  # more legend entries than this go outside the axes
+_MAX_FLAT_BAR_LABEL = 12  # longer bar names (characters) are written at an angle
+
+
+def use_course_style() -> None:
+    """Apply the course style to matplotlib's global ``rcParams`` (idempotent).
+
+    Readable font sizes, a light grid on line plots, constrained layout (no overlapping
+    labels), a fixed colour cycle, screen dpi 100 and saved-figure dpi 120. Figures made by
+    this module use the style anyway; call this so the learner's own plots match.
+    """
+    mpl.rcParams.update(_COURSE_RC)
+
+
+def _styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Run a plotting function under the course style without touching global rcParams."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with mpl.rc_context(_COURSE_RC):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure *not* registered with pyplot, in constrained layout.
+
+    Not going through pyplot means no global figure registry: nothing leaks when a notebook
+    draws dozens of figures, and Jupyter shows a returned figure exactly once (a pyplot
+    figure would be shown by the inline backend *and* as the cell's value).
+    """
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _require_title(title: str) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("every course figure needs a non-empty title (title=...)")
+    return title
+
+
+# --------------------------------------------------------------------------- image grids
+
+
+def _as_images(images: Any, *, what: str = "images") -> np.ndarray:
+    """Return images as (N, H, W) or (N, H, W, 3) floats; uint8 is scaled to [0, 1]."""
+    arr = np.asarray(images)
+    if arr.ndim == 4 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if not (arr.ndim == 3 or (arr.ndim == 4 and arr.shape[-1] == 3)):
+        hint = ""
+        if arr.ndim == 2:
+            hint = (
+                " Flattened vectors? Reshape them first, e.g. x.reshape(-1, 28, 28);"
+                " a single image? Pass img[None]."
+            )
+        raise ValueError(
+            f"{what} must have shape (N, H, W), (N, H, W, 1) or (N, H, W, 3); "
+            f"got shape {arr.shape}.{hint}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} is empty (shape {arr.shape}); there is nothing to plot.")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ValueError(f"{what} must be numeric; got dtype {arr.dtype}.")
+    return arr.astype(np.float32) if arr.dtype == np.bool_ else arr
+
+
+def _hide_frame(ax: Axes) -> None:
+    """Hide ticks, spines and grid but keep the axis, so a y-label can act as a row label."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _show_image(ax: Axes, img: np.ndarray, *, cmap: str, vmin: float, vmax: float) -> None:
+    if img.ndim == 3:  # RGB: imshow needs [0, 1]; clip quietly instead of warning
+        ax.imshow(np.clip(img, 0.0, 1.0))
+    else:
+        ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax)
+
+
+def _label_margin(row_labels: Sequence[str] | None) -> float:
+    """Width (inches) reserved left of the grid for row labels, from the longest label."""
+    if not row_labels:
+        return 0.0
+    longest = max(max((len(s) for s in str(label).splitlines()), default=0) for label in row_labels)
+    return min(3.0, 0.2 + 0.085 * longest)
+
+
+# Image-grid geometry, in inches. Grids are laid out by hand rather than by constrained
+# layout: a grid of a few hundred images would otherwise spend seconds in the layout engine.
+_GRID_MARGIN = 0.08
+_GRID_TOP = 0.5  # room for the suptitle
+_GRID_GAP = 0.06  # between cells, as a fraction of the cell size
+_CELL_TITLE_HEIGHT = 0.2
+_TITLE_INCH_PER_CHAR = 0.115  # bold 13 pt suptitle
+
+
+def _grid_geometry(
+    ncols: int, *, cell: float, left: float, row_titles: Sequence[bool], title: str
+) -> tuple[tuple[float, float], list[list[tuple[float, float, float, float]]]]:
+    """Figure size (inches) and each cell's axes rectangle (figure fractions), top row first.
+
+    ``row_titles[r]`` says whether row ``r`` has small titles above its images; only those
+    rows get the extra height, so a titled top row does not spread out the whole grid.
+    """
+    gap = _GRID_GAP * cell
+    heights = [cell + (_CELL_TITLE_HEIGHT if t else 0.0) for t in row_titles]
+    grid_w = ncols * cell + (ncols - 1) * gap
+    grid_h = sum(heights) + (len(heights) - 1) * gap
+    left += _GRID_MARGIN
+    width = max(left + grid_w + _GRID_MARGIN, _TITLE_INCH_PER_CHAR * len(title) + 0.4)
+    left += (width - (left + grid_w + _GRID_MARGIN)) / 2  # centre a narrow grid
+    height = _GRID_TOP + grid_h + _GRID_MARGIN
+    rects = []
+    top = height - _GRID_TOP  # inches from the bottom edge to the top of the current row
+    for row_h in heights:
+        bottom = top - row_h
+        rects.append(
+            [
+                ((left + c * (cell + gap)) / width, bottom / height, cell / width, cell / height)
+                for c in range(ncols)
+            ]
+        )
+        top = bottom - gap
+    return (width, height), rects
+
+
+def _draw_grid(
+    cells: list[list[np.ndarray | None]],
+    *,
+    title: str,
+    row_labels: Sequence[str] | None = None,
+    cell_titles: list[list[str | None]] | None = None,
+    cmap: str = "gray",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cell_size: float = 1.1,
+) -> Figure:
+    """Draw a rows x cols grid of images; ``None`` cells get no axes.
+
+    Axes are created only for images and for the first cell of a labelled row, so
+    ``fig.axes`` holds the image axes (plus a label holder for a row with no images).
+    """
+    _require_title(title)
+    ncols = max(len(row) for row in cells)
+    row_titles = [bool(cell_titles and any(cell_titles[r])) for r in range(len(cells))]
+    figsize, rects = _grid_geometry(
+        ncols, cell=cell_size, left=_label_margin(row_labels), row_titles=row_titles, title=title
+    )
+    fig = Figure(figsize=figsize, layout="none")
+    with mpl.rc_context({"axes.grid": False}):  # no grid: also makes axes creation ~2x faster
+        _fill_grid(
+            fig,
+            cells,
+            rects,
+            row_labels=row_labels,
+            cell_titles=cell_titles,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+        )
+    fig.suptitle(title, y=1 - 0.12 / figsize[1], va="top")
+    return fig
+
+
+def _fill_grid(
+    fig: Figure,
+    cells: list[list[np.ndarray | None]],
+    rects: list[list[tuple[float, float, float, float]]],
+    *,
+    row_labels: Sequence[str] | None,
+    cell_titles: list[list[str | None]] | None,
+    cmap: str,
+    vmin: float,
+    vmax: float,
+) -> None:
+    """Add one axes per image (and per row label) at the precomputed rectangles."""
+    for r, row in enumerate(rects):
+        label = row_labels[r] if row_labels is not None else None
+        for c, rect in enumerate(row):
+            img = cells[r][c] if c < len(cells[r]) else None
+            if img is None and not (c == 0 and label is not None):
+                continue
+            ax = fig.add_axes(rect)
+            _hide_frame(ax)
+            if img is not None:
+                _show_image(ax, img, cmap=cmap, vmin=vmin, vmax=vmax)
+            if cell_titles is not None and c < len(cell_titles[r]) and cell_titles[r][c]:
+                ax.set_title(str(cell_titles[r][c]), fontsize=_CELL_TITLE_FONTSIZE, pad=2)
+            if c == 0 and label is not None:
+                ax.set_ylabel(
+                    str(label),
+                    rotation=0,
+                    ha="right",
+                    va="center",
+                    fontsize=_LABEL_FONTSIZE,
+                    labelpad=6,
+                )
+
+
+@_styled
+def image_grid(
+    images: Any,
+    *,
+    ncols: int = 10,
+    titles: Sequence[str] | None = None,
+    row_labels: Sequence[str] | None = None,
+    title: str,
+    cmap: str = "gray",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cell_size: float = 1.1,
+) -> Figure:
+    """Show images in a grid, ``ncols`` per row, with a suptitle.
+
+    ``images`` is (N, H, W), (N, H, W, 1) or (N, H, W, 3), floats in [0, 1] or uint8
+    (scaled to [0, 1]). ``titles`` (one per image) are written small above each image;
+    ``row_labels`` (one per row) on the left. Grey-scale images use ``cmap`` with fixed
+    ``vmin``/``vmax`` so brightness is comparable across images and figures.
+    """
+    imgs = _as_images(images)
+    n = len(imgs)
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1; got {ncols}")
+    nrows = math.ceil(n / ncols)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles has {len(titles)} entries but there are {n} images")
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(
+            f"row_labels has {len(row_labels)} entries but the grid has {nrows} rows "
+            f"({n} images, ncols={ncols})"
+        )
+    cells: list[list[np.ndarray | None]] = [
+        [imgs[i] for i in range(r * ncols, min(n, (r + 1) * ncols))] for r in range(nrows)
+    ]
+    cell_titles = None
+    if titles is not None:
+        cell_titles = [
+            [titles[i] for i in range(r * ncols, min(n, (r + 1) * ncols))] for r in range(nrows)
+        ]
+    return _draw_grid(
+        cells,
+        title=title,
+        row_labels=row_labels,
+        cell_titles=cell_titles,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        cell_size=cell_size,
+    )
+
+
+def _as_label_array(labels: Any, n: int) -> np.ndarray:
+    """Integer class labels of length ``n``; one-hot rows (N, K>1) are converted by argmax."""
+    lab = np.asarray(labels)
+    if lab.ndim == 2 and lab.shape[1] > 1:
+        lab = lab.argmax(axis=1)
+    lab = lab.reshape(-1)
+    if len(lab) != n:
+        raise ValueError(f"got {n} images/points but {len(lab)} labels; they must match")
+    if not np.issubdtype(lab.dtype, np.integer):
+        if not np.issubdtype(lab.dtype, np.number) or not np.all(np.mod(lab, 1) == 0):
+            raise ValueError(f"labels must be integer class indices; got dtype {lab.dtype}")
+    return lab.astype(int)
+
+
+def _check_class_range(lab: np.ndarray, class_names: Sequence[str]) -> None:
+    if len(lab) and (lab.min() < 0 or lab.max() >= len(class_names)):
+        raise ValueError(
+            f"labels range over [{lab.min()}, {lab.max()}] but there are only "
+            f"{len(class_names)} class names"
+        )
+
+
+@_styled
+def class_grid(
+    images: Any,
+    labels: Any,
+    class_names: Sequence[str],
+    *,
+    per_class: int = 8,
+    title: str,
+    seed: int = 0,
+) -> Figure:
+    """One row per class, labelled with the class name, showing ``per_class`` random examples.
+
+    Examples are drawn without replacement by a seeded generator, so the figure is the
+    same on every run. A class with fewer examples shows what it has.
+    """
+    imgs = _as_images(images)
+    lab = _as_label_array(labels, len(imgs))
+    _check_class_range(lab, class_names)
+    if per_class < 1:
+        raise ValueError(f"per_class must be >= 1; got {per_class}")
+    rng = np.random.default_rng(seed)
+    cells: list[list[np.ndarray | None]] = []
+    for k in range(len(class_names)):
+        idx = np.flatnonzero(lab == k)
+        chosen = np.sort(rng.choice(idx, size=min(per_class, len(idx)), replace=False))
+        row: list[np.ndarray | None] = [imgs[i] for i in chosen]
+        cells.append(row + [None] * (per_class - len(row)))
+    return _draw_grid(cells, title=title, row_labels=[str(c) for c in class_names])
+
+
+@_styled
+def compare_reconstructions(
+    originals: Any,
+    reconstructions: Any,
+    *,
+    n: int = 10,
+    title: str,
+    labels: Sequence[str] | None = None,
+) -> Figure:
+    """Originals in the top row, one row per reconstruction set below, rows labelled.
+
+    ``reconstructions`` is one array (row label "reconstruction") or a dict
+    ``{label: array}`` such as ``{"PCA k=32": r_pca, "MLP AE": r_mlp}``. The first ``n``
+    images are shown; every set must have the originals' image shape (a trailing channel
+    of size 1 is ignored). ``labels`` (optional, e.g. class names) are written above the
+    original images.
+    """
+    orig = _as_images(originals, what="originals")
+    sets = (
+        reconstructions
+        if isinstance(reconstructions, Mapping)
+        else {"reconstruction": reconstructions}
+    )
+    if not sets:
+        raise ValueError("reconstructions is an empty dict; give at least one set")
+    k = min(n, len(orig))
+    rows: list[list[np.ndarray | None]] = [list(orig[:k])]
+    for name, rec in sets.items():
+        mismatch = ValueError(
+            f"reconstructions[{name!r}] has shape {np.shape(rec)} but originals have shape "
+            f"{np.shape(originals)}; each set needs at least {k} images of the originals' "
+            f"image shape {orig.shape[1:]} (reshape flat model outputs first)"
+        )
+        try:
+            arr = _as_images(rec, what=f"reconstructions[{name!r}]")
+        except ValueError as exc:
+            raise mismatch from exc
+        if arr.shape[1:] != orig.shape[1:] or len(arr) < k:
+            raise mismatch
+        rows.append(list(arr[:k]))
+    cell_titles = None
+    if labels is not None:
+        if len(labels) < k:
+            raise ValueError(f"labels has {len(labels)} entries but {k} images are shown")
+        cell_titles = [[str(s) for s in labels[:k]]] + [[None] * k for _ in sets]
+    row_labels = ["original", *[str(name) for name in sets]]
+    return _draw_grid(rows, title=title, row_labels=row_labels, cell_titles=cell_titles)
+
+
+# --------------------------------------------------------------------------- training curves
+
+_NOT_DEFAULT_METRICS = ("learning_rate", "lr")
+
+
+def _history_dict(history: Any) -> dict[str, np.ndarray]:
+    """Accept a Keras History (duck-typed) or a dict of per-epoch lists."""
+    raw = getattr(history, "history", history)
+    if not isinstance(raw, Mapping):
+        raise TypeError(
+            "history must be a Keras History (with a .history dict) or a dict "
+            f"{{metric: [value per epoch]}}; got {type(history).__name__}"
+        )
+    out = {str(k): np.asarray(v, dtype=float).reshape(-1) for k, v in raw.items()}
+    if not out or all(len(v) == 0 for v in out.values()):
+        raise ValueError("history is empty: was the model trained (fit) for at least one epoch?")
+    return out
+
+
+def _pick_metrics(hist: Mapping[str, np.ndarray], metrics: str | Sequence[str] | None) -> list[str]:
+    if metrics is None:
+        chosen = [k for k in hist if not k.startswith("val_") and k not in _NOT_DEFAULT_METRICS]
+        return chosen or [k for k in hist if not k.startswith("val_")] or list(hist)
+    chosen = [metrics] if isinstance(metrics, str) else list(metrics)
+    missing = [m for m in chosen if m not in hist]
+    if missing:
+        raise KeyError(f"metric(s) {missing} not in history; available keys: {sorted(hist)}")
+    return chosen
+
+
+def _epochs(values: np.ndarray) -> np.ndarray:
+    return np.arange(1, len(values) + 1)
+
+
+def _format_curve_axes(ax: Axes, *, ylabel: str, logy: bool) -> None:
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if logy:
+        _log_y(ax)
+
+
+class _PlainLogFormatter(LogFormatter):
+    """Matplotlib's choice of which log ticks to label, written as plain numbers (0.02, not
+    2e-02), which learners read more easily."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def _log_y(ax: Axes) -> None:
+    """Log y-axis that stays readable over a short range: plain-number labels on some minor
+    ticks and a faint minor grid (loss curves rarely span even two decades)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_PlainLogFormatter())
+    ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ax.grid(True, which="minor", axis="y", alpha=0.15)
+
+
+@_styled
+def plot_history(
+    history: Any,
+    *,
+    metrics: str | Sequence[str] | None = None,
+    title: str,
+    logy: bool = False,
+    ax: Axes | None = None,
+) -> Figure:
+    """Training curves: one panel per metric, train and ``val_`` curves on the same panel.
+
+    ``metrics`` defaults to every key not starting with ``val_`` (the learning rate is left
+    out unless asked for). x is the 1-based epoch. With ``ax`` given, exactly one metric is
+    drawn on it. A missing metric raises ``KeyError`` listing the available keys.
+    """
+    _require_title(title)
+    hist = _history_dict(history)
+    chosen = _pick_metrics(hist, metrics)
+    if ax is not None and len(chosen) != 1:
+        raise ValueError(f"with ax=... plot_history draws one metric; got {chosen}")
+    if ax is None:
+        ncols = min(3, len(chosen))
+        nrows = math.ceil(len(chosen) / ncols)
+        fig = _new_figure((4.6 * ncols, 3.4 * nrows + 0.3))
+        axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+        for extra in axes[len(chosen) :]:
+            extra.remove()
+    else:
+        fig, axes = ax.figure, [ax]
+    for panel, metric in zip(axes, chosen, strict=False):
+        panel.plot(_epochs(hist[metric]), hist[metric], label="train", marker="o", markersize=3)
+        if f"val_{metric}" in hist:
+            val = hist[f"val_{metric}"]
+            panel.plot(_epochs(val), val, label="validation", marker="o", markersize=3)
+        _format_curve_axes(panel, ylabel=metric, logy=logy)
+        panel.legend()
+    if len(chosen) == 1:
+        axes[0].set_title(title)
+    else:
+        fig.suptitle(title)
+        for panel, metric in zip(axes, chosen, strict=False):
+            panel.set_title(metric)
+    return fig
+
+
+def _legend_outside_if_crowded(ax: Axes, handles: list[Any]) -> None:
+    if len(handles) > _MAX_LEGEND_INSIDE:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    else:
+        ax.legend(handles=handles)
+
+
+@_styled
+def plot_histories(
+    histories: Mapping[str, Any],
+    *,
+    metric: str = "loss",
+    title: str,
+    logy: bool = False,
+    validation: bool = True,
+) -> Figure:
+    """Compare several runs on one axis: one colour per run, solid train, dashed validation.
+
+    ``histories`` maps a run label to a History or dict, e.g.
+    ``{"MSE loss": h1, "BCE loss": h2}``. Runs without ``val_<metric>`` show train only.
+    """
+    _require_title(title)
+    if not histories:
+        raise ValueError("histories is empty; give {run label: history}")
+    fig = _new_figure((6.8, 4.2))
+    ax = fig.subplots()
+    handles: list[Any] = []
+    any_val = False
+    for i, (name, history) in enumerate(histories.items()):
+        hist = _history_dict(history)
+        if metric not in hist:
+            raise KeyError(f"run {name!r} has no metric {metric!r}; available keys: {sorted(hist)}")
+        colour = _PALETTE[i % len(_PALETTE)]
+        ax.plot(_epochs(hist[metric]), hist[metric], color=colour, label=f"{name} (train)")
+        if validation and f"val_{metric}" in hist:
+            val = hist[f"val_{metric}"]
+            ax.plot(_epochs(val), val, color=colour, linestyle="--", label=f"{name} (validation)")
+            any_val = True
+        handles.append(Line2D([], [], color=colour, linewidth=4, label=str(name)))
+    if any_val:
+        handles += [
+            Line2D([], [], color="0.3", linestyle="-", label="train"),
+            Line2D([], [], color="0.3", linestyle="--", label="validation"),
+        ]
+    _format_curve_axes(ax, ylabel=metric, logy=logy)
+    _legend_outside_if_crowded(ax, handles)
+    ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- latent space
+
+
+def _class_colours(n_classes: int) -> list[Any]:
+    """Qualitative colours: Tableau 10 up to 10 classes, tab20 up to 20, then sampled turbo."""
+    if n_classes <= 10:
+        return list(_PALETTE[:n_classes])
+    if n_classes <= 20:
+        return list(mpl.colormaps["tab20"].colors[:n_classes])
+    turbo = mpl.colormaps["turbo"]
+    return [turbo(i / (n_classes - 1)) for i in range(n_classes)]
+
+
+def _subsample(n: int, max_points: int, seed: int) -> np.ndarray:
+    """A deterministic random subset (in random order, so no class is always drawn on top)."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(n)[: max(1, max_points)]
+
+
+def _equalish_aspect(ax: Axes, xy: np.ndarray) -> None:
+    """Equal axis scales when the code's spread is comparable in both directions."""
+    spans = np.ptp(xy, axis=0) if len(xy) else np.ones(2)
+    if np.all(spans > 0) and 0.25 <= spans[0] / spans[1] <= 4.0:
+        ax.set_aspect("equal", adjustable="datalim")
+
+
+@_styled
+def latent_scatter(
+    codes: Any,
+    labels: Any,
+    class_names: Sequence[str],
+    *,
+    title: str,
+    ax: Axes | None = None,
+    max_points: int = 5000,
+    seed: int = 0,
+    xlabel: str = "$z_1$",
+    ylabel: str = "$z_2$",
+) -> Figure:
+    """Scatter 2-D latent codes coloured by class, with a legend of class names.
+
+    At most ``max_points`` points are drawn, chosen by a seeded generator (deterministic)
+    and drawn in random order so no class hides the others. The legend sits outside the
+    axes so it never covers data.
+    """
+    _require_title(title)
+    xy = np.asarray(codes, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(
+            f"latent_scatter needs 2-D codes of shape (N, 2); got shape {xy.shape}. "
+            "For a larger latent space, project to 2-D first (e.g. PCA)."
+        )
+    lab = _as_label_array(labels, len(xy))
+    _check_class_range(lab, class_names)
+    keep = _subsample(len(xy), max_points, seed)
+    xy, lab = xy[keep], lab[keep]
+    colours = _class_colours(len(class_names))
+    if ax is None:
+        fig = _new_figure((7.2, 5.4))
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    point_colours = [colours[k] for k in lab]
+    ax.scatter(xy[:, 0], xy[:, 1], c=point_colours, s=7, alpha=0.7, linewidths=0)
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=colours[k], markersize=7, label=str(name))
+        for k, name in enumerate(class_names)
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0,
+        title="class",
+        frameon=False,
+    )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _equalish_aspect(ax, xy)
+    return fig
+
+
+# --------------------------------------------------------------------------- bars and saving
+
+
+@_styled
+def bar_chart(
+    values: Mapping[str, float],
+    *,
+    title: str,
+    ylabel: str,
+    xlabel: str = "",
+    annotate: bool = True,
+    fmt: str = "{:.4f}",
+) -> Figure:
+    """Bars for a metric comparison, e.g. ``{"PCA": 0.0123, "MLP AE": 0.0090}``.
+
+    With ``annotate`` the value is written on each bar using ``fmt``; headroom is added so
+    the numbers are never clipped.
+    """
+    _require_title(title)
+    if not values:
+        raise ValueError("values is empty; give {label: number}")
+    names = [str(k) for k in values]
+    heights = np.asarray([float(v) for v in values.values()])
+    if not np.all(np.isfinite(heights)):
+        bad = [n for n, h in zip(names, heights, strict=True) if not np.isfinite(h)]
+        raise ValueError(f"bar_chart values must be finite; not finite: {bad}")
+    fig = _new_figure((max(4.8, 1.05 * len(names) + 2.0), 4.0))
+    ax = fig.subplots()
+    colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(names))]
+    bars = ax.bar(names, heights, color=colours, width=0.65)
+    if annotate:
+        ax.bar_label(bars, labels=[fmt.format(h) for h in heights], padding=2, fontsize=9)
+        lo, hi = min(0.0, heights.min()), max(0.0, heights.max())
+        pad = 0.12 * (hi - lo if hi > lo else 1.0)
+        ax.set_ylim(lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0))
+    ax.grid(False, axis="x")
+    if heights.min() < 0:
+        ax.axhline(0.0, color="0.3", linewidth=0.8)  # the baseline bars grow from
+    if max(len(s) for s in names) > _MAX_FLAT_BAR_LABEL:  # would collide with neighbours
+        ax.tick_params(axis="x", labelrotation=20)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Save ``fig`` as a PNG (dpi 120, tight bounding box), creating parent folders.
+
+    A path without a suffix gets ``.png``. Returns the path written.
+    """
+    out = Path(path)
+    if out.suffix == "":
+        out = out.with_suffix(".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=_SAVE_DPI, bbox_inches="tight", facecolor="white")
+    return out

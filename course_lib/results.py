@@ -1,0 +1,471 @@
+"""A small results recorder: each notebook's key numbers, in one table for the whole course.
+
+A notebook creates a :class:`ResultsRecorder`, records its key metrics as it goes and saves
+``build/results/<notebook>.json`` at the end, together with its wall time, compute profile,
+data source and environment. The pipeline then runs::
+
+    python -m course_lib.results summary [--dir D]
+
+which writes ``summary.md`` (one Markdown table) next to the JSON files.
+
+Example::
+
+    rec = ResultsRecorder("01_mlp_autoencoder", profile=prof.name, data_source=src)
+    mse = rec.record("test_mse", model.evaluate(x_test, x_test, verbose=0), unit="per pixel")
+    rec.save()
+
+TensorFlow is never imported here: versions are read from package metadata, and the device
+is looked up only if the notebook has already imported TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib import paths
+
+__all__ = ["ResultsRecorder", "format_summary", "load_results", "main", "write_summary"]
+
+SUMMARY_NAME = "summary.md"
+_MAX_ARRAY_SIZE = 1000  # larger arrays are not "key metrics": record a summary of them
+_SIG_DIGITS = 4
+_MAX_ITEMS_SHOWN = 6  # dicts/lists longer than this are elided in the summary table
+_REQUIRED_KEYS = ("notebook", "profile", "metrics")
+
+# Distribution names to try for each version (first found wins).
+_DISTRIBUTIONS = {
+    "numpy": ("numpy",),
+    "keras": ("keras", "keras-nightly"),
+    "tensorflow": (
+        "tensorflow",
+        "tensorflow-cpu",
+        "tensorflow-gpu",
+        "tensorflow-macos",
+        "tensorflow-intel",
+        "tf-nightly",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- value checking
+
+
+def _to_jsonable(value: Any, where: str) -> Any:
+    """Convert a metric value to plain JSON types, or raise ``ValueError`` saying where.
+
+    Accepts bool/int/float/str, numpy scalars and arrays (small ones become lists), objects
+    with a ``.numpy()`` method (TensorFlow/Keras tensors) and nested dicts/lists/tuples of
+    those. NaN and infinity are rejected: a metric that is not a number is a bug to fix.
+    """
+    if hasattr(value, "numpy") and callable(value.numpy) and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    if isinstance(value, np.ndarray):
+        if value.size > _MAX_ARRAY_SIZE:
+            raise ValueError(
+                f"{where}: array of shape {value.shape} is too large to record "
+                f"(max {_MAX_ARRAY_SIZE} elements); record a summary such as its mean"
+            )
+        value = value.item() if value.ndim == 0 else value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value}; only finite numbers can be recorded")
+        return float(value)
+    if isinstance(value, Mapping):
+        return {_key(k, where): _to_jsonable(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise ValueError(
+        f"{where} has type {type(value).__name__}, which cannot be recorded; use a number, "
+        "bool, str, numpy scalar/array, or a dict/list of those"
+    )
+
+
+def _key(key: Any, where: str) -> str:
+    """Dict keys become strings (as JSON would make them); only str and int are allowed."""
+    if isinstance(key, np.integer):
+        key = int(key)
+    if isinstance(key, str | int) and not isinstance(key, bool):
+        return str(key)
+    raise ValueError(f"{where}: dict key {key!r} must be a str or int")
+
+
+def _check_name(kind: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{kind} must be a non-empty string; got {value!r}")
+    return value
+
+
+def _check_notebook(notebook: Any) -> str:
+    """A notebook name like ``01_mlp_autoencoder``: non-empty, no folders, ``.ipynb`` dropped."""
+    name = _check_name("notebook", notebook).removesuffix(".ipynb")
+    if "/" in name or "\\" in name or os.sep in name or name in {".", ".."} or not name:
+        raise ValueError(
+            f"notebook must be a bare name like '01_mlp_autoencoder', not a path; got {notebook!r}"
+        )
+    return name
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def _version(module: str) -> str:
+    """Version of an installed package without importing it (importing TF takes seconds)."""
+    loaded = sys.modules.get(module)
+    if loaded is not None and isinstance(getattr(loaded, "__version__", None), str):
+        return loaded.__version__
+    for dist in _DISTRIBUTIONS.get(module, (module,)):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return importlib.metadata.version(dist)
+    return "not installed"
+
+
+def _device() -> str:
+    """``"GPU: <name>"`` or ``"CPU"`` if TensorFlow is already imported, else "unknown (...)".
+
+    Importing TensorFlow (and initialising a GPU) just to write a JSON file would be slow
+    and could grab GPU memory, so the lookup happens only if the notebook imported it.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return "unknown (TensorFlow not imported)"
+    try:
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return "CPU"
+        details = tf.config.experimental.get_device_details(gpus[0]) or {}
+        name = details.get("device_name") or gpus[0].name
+        return f"GPU: {name}" + (f" (x{len(gpus)})" if len(gpus) > 1 else "")
+    except Exception as exc:  # a report must never crash a notebook
+        return f"unknown ({type(exc).__name__}: {exc})"
+
+
+def _environment() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "numpy": _version("numpy"),
+        "keras": _version("keras"),
+        "tensorflow": _version("tensorflow"),
+        "device": _device(),
+    }
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: readers never see
+    half a file, even if the kernel dies mid-write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# --------------------------------------------------------------------------- the recorder
+
+
+class ResultsRecorder:
+    """Collect one notebook's key metrics and write them to ``<results_dir>/<notebook>.json``.
+
+    The wall clock starts when the recorder is created, so create it at the top of the
+    notebook. Recording a name again overwrites it, because notebooks get re-run cell by cell.
+    """
+
+    def __init__(
+        self,
+        notebook: str,
+        *,
+        profile: str,
+        data_source: str,
+        data_kind: str = "full",
+        results_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.notebook = _check_notebook(notebook)
+        self.profile = _check_name("profile", profile)
+        self.data_source = _check_name("data_source", data_source)
+        self.data_kind = _check_name("data_kind", data_kind)
+        self.results_dir = Path(results_dir) if results_dir is not None else paths.results_dir()
+        self.started_at = _utc_now()
+        self._t0 = time.perf_counter()
+        self._metrics: dict[str, dict[str, Any]] = {}
+
+    @property
+    def path(self) -> Path:
+        """Where :meth:`save` writes."""
+        return self.results_dir / f"{self.notebook}.json"
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """A copy of ``{name: {"value": ..., "unit": ..., "note": ...}}``."""
+        return copy.deepcopy(self._metrics)
+
+    def record(
+        self, name: str, value: Any, *, unit: str | None = None, note: str | None = None
+    ) -> Any:
+        """Record one metric and return its (plain Python) value.
+
+        Returning the value lets a notebook write ``mse = rec.record("mse", compute())``.
+        numpy scalars and tensors come back as Python numbers; NaN, infinity and
+        unserialisable values raise ``ValueError`` naming the metric.
+        """
+        _check_name("metric name", name)
+        for kind, text in (("unit", unit), ("note", note)):
+            if text is not None and not isinstance(text, str):
+                raise ValueError(f"metric {name!r}: {kind} must be a string or None")
+        clean = _to_jsonable(value, f"metric {name!r}")
+        self._metrics[name] = {"value": clean, "unit": unit, "note": note}
+        return copy.deepcopy(clean)
+
+    def elapsed(self) -> float:
+        """Seconds since the recorder was created."""
+        return time.perf_counter() - self._t0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON payload :meth:`save` writes (environment and finish time taken now)."""
+        return {
+            "notebook": self.notebook,
+            "profile": self.profile,
+            "data_source": self.data_source,
+            "data_kind": self.data_kind,
+            "metrics": self.metrics,
+            "wall_time_seconds": round(self.elapsed(), 1),
+            "started_at": self.started_at,
+            "finished_at": _utc_now(),
+            "environment": _environment(),
+        }
+
+    def save(self) -> Path:
+        """Write the JSON file atomically and return its path; call again to update it."""
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        _atomic_write_text(self.path, text)
+        return self.path
+
+    def __repr__(self) -> str:
+        return (
+            f"ResultsRecorder({self.notebook!r}, profile={self.profile!r}, "
+            f"metrics={sorted(self._metrics)})"
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _resolve_dir(results_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(results_dir) if results_dir is not None else paths.results_dir()
+
+
+def _load_one(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"malformed results file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"malformed results file {path}: expected a JSON object")
+    missing = [k for k in _REQUIRED_KEYS if k not in data]
+    if missing:
+        raise ValueError(f"malformed results file {path}: missing keys {missing}")
+    if not isinstance(data["metrics"], dict):
+        raise ValueError(f"malformed results file {path}: 'metrics' must be an object")
+    return data
+
+
+def load_results(results_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """Every ``*.json`` results file in the folder, sorted by notebook name.
+
+    A missing folder gives ``[]``; a malformed file raises ``ValueError`` naming the file.
+    """
+    folder = _resolve_dir(results_dir)
+    if not folder.is_dir():
+        return []
+    results = [_load_one(p) for p in sorted(folder.glob("*.json"))]
+    return sorted(results, key=lambda r: str(r["notebook"]))
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _fmt_scalar(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{_SIG_DIGITS}g}"
+    return str(value)
+
+
+def _fmt_value(value: Any) -> str:
+    """Compact text for a metric value; long dicts/lists keep their ends and a count."""
+    if isinstance(value, Mapping):
+        parts = [f"{k}: {_fmt_value(v)}" for k, v in value.items()]
+        return _elide(parts, "{", "}")
+    if isinstance(value, list):
+        return _elide([_fmt_value(v) for v in value], "[", "]")
+    return _fmt_scalar(value)
+
+
+def _elide(parts: Sequence[str], open_: str, close: str) -> str:
+    if len(parts) <= _MAX_ITEMS_SHOWN:
+        return open_ + ", ".join(parts) + close
+    head, tail = parts[: _MAX_ITEMS_SHOWN - 2], parts[-1:]
+    return f"{open_}{', '.join(head)}, ..., {', '.join(tail)}{close} ({len(parts)} items)"
+
+
+def _fmt_metric(name: str, entry: Any) -> str:
+    if isinstance(entry, Mapping) and "value" in entry:
+        value, unit = entry.get("value"), entry.get("unit")
+    else:  # tolerate hand-written files that store bare values
+        value, unit = entry, None
+    return f"{name} = {_fmt_value(value)}" + (f" {unit}" if unit else "")
+
+
+def _fmt_seconds(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _cell(text: str) -> str:
+    """Make text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _row(result: Mapping[str, Any]) -> str:
+    kind = result.get("data_kind", "?")
+    source = result.get("data_source", "?")
+    metrics = result.get("metrics", {})
+    shown = "; ".join(_fmt_metric(k, v) for k, v in metrics.items()) or "(none)"
+    cells = [
+        result.get("notebook", "?"),
+        result.get("profile", "?"),
+        f"{kind}: {source}",
+        _fmt_seconds(result.get("wall_time_seconds")),
+        shown,
+    ]
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _notes(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    notes = []
+    not_full = [r for r in results if r.get("data_kind", "full") != "full"]
+    if not_full:
+        which = ", ".join(f"{r['notebook']} ({r.get('data_kind')})" for r in not_full)
+        notes.append(
+            f"> **Note:** not run on the full dataset: {which}. These notebooks used the "
+            "bundled subset (or other reduced data), so their metrics are not comparable "
+            "with full-data runs."
+        )
+    profiles = sorted({str(r.get("profile")) for r in results})
+    if len(profiles) > 1:
+        groups = "; ".join(
+            f"{p}: " + ", ".join(str(r["notebook"]) for r in results if str(r.get("profile")) == p)
+            for p in profiles
+        )
+        notes.append(
+            f"> **Note:** different compute profiles were mixed ({groups}); compare metrics "
+            "only between notebooks run with the same profile."
+        )
+    return notes
+
+
+def format_summary(results: Sequence[Mapping[str, Any]]) -> str:
+    """The course summary as Markdown: a header line, one table row per notebook, notes."""
+    lines = ["# Course results", ""]
+    if not results:
+        lines.append("_No results recorded yet: run the notebooks first._")
+        return "\n".join(lines) + "\n"
+    total = sum(
+        r.get("wall_time_seconds", 0)
+        for r in results
+        if isinstance(r.get("wall_time_seconds"), int | float)
+    )
+    lines += [
+        f"{len(results)} notebook(s), total wall time {_fmt_seconds(total)}.",
+        "",
+        "| notebook | profile | data | wall time | metrics |",
+        "|---|---|---|---|---|",
+        *(_row(r) for r in results),
+    ]
+    notes = _notes(results)
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(
+    results_dir: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write the Markdown summary (default ``<results_dir>/summary.md``) and return its path."""
+    folder = _resolve_dir(results_dir)
+    target = Path(out) if out is not None else folder / SUMMARY_NAME
+    _atomic_write_text(target, format_summary(load_results(folder)))
+    return target
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_lib.results", description="Course results tools."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    summary = sub.add_parser("summary", help="write summary.md from the results JSON files")
+    summary.add_argument("--dir", default=None, help="results folder (default: build/results)")
+    summary.add_argument("--out", default=None, help="output file (default: <dir>/summary.md)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``summary [--dir D] [--out F]``: write the summary, print its path and the table."""
+    args = _parser().parse_args(argv)
+    try:
+        target = write_summary(args.dir, args.out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {target}")
+    print(target.read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""Execute the course notebooks headless, publish their outputs, and export their figures.
+
+This is what ``make course`` and the notebook tests call:
+
+- ``python -m course_lib.runner run [--profile P] [--only 01 ...]`` executes every numbered
+  notebook with papermill into ``build/notebooks/`` and writes ``build/results/summary.md``.
+  The default profile is selected through ``$COURSE_PROFILE`` (no injected cell); any other
+  profile is injected as the papermill parameter ``PROFILE``.
+- ``--publish`` also copies the executed notebooks back into ``notebooks/`` with volatile
+  metadata stripped, so committed notebooks carry real outputs of the default profile.
+- ``python -m course_lib.runner figures NOTEBOOK [--out DIR]`` writes every PNG output of an
+  executed notebook to files, so figures can be looked at outside Jupyter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_lib import paths
+
+KERNEL_NAME = "autoencoders-course"
+KERNEL_DISPLAY_NAME = "Python (autoencoders course)"
+# Cell metadata that changes on every run and would make diffs noisy.
+_VOLATILE_CELL_KEYS = ("execution", "papermill")
+_VOLATILE_NB_KEYS = ("papermill", "widgets")
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """Outcome of one notebook execution."""
+
+    name: str
+    output: Path
+    seconds: float
+    profile: str
+
+
+def kernel_spec() -> dict:
+    """The course kernel: this interpreter, with TensorFlow's C++ start-up log kept out of cells.
+
+    TensorFlow 2.21 writes absl log lines (oneDNN, CUDA probing) straight to file descriptor 2,
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says. ``capture_fd_output=False`` leaves such low-level
+    output in the terminal that started Jupyter instead of pasting it into every notebook;
+    Python warnings and errors still appear in the cells as usual.
+    """
+    return {
+        "argv": [sys.executable, "-m", "ipykernel_launcher",
+                 "--IPKernelApp.capture_fd_output=False", "-f", "{connection_file}"],
+        "display_name": KERNEL_DISPLAY_NAME,
+        "language": "python",
+        "env": {"TF_CPP_MIN_LOG_LEVEL": "2"},
+        "metadata": {"debugger": True},
+    }
+
+
+def ensure_kernel(prefix: str | os.PathLike | None = None) -> Path:
+    """Register the course kernel in this environment (``<sys.prefix>/share/jupyter/kernels``).
+
+    Idempotent; rewrites the spec if it points at another interpreter. Jupyter, papermill and
+    nbval started from this environment all find it.
+    """
+    import json
+
+    folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    spec = kernel_spec()
+    target = folder / "kernel.json"
+    if not target.is_file() or json.loads(target.read_text()) != spec:
+        folder.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(spec, indent=1) + "\n")
+    return target
+
+
+def notebooks_dir() -> Path:
+    root = paths.repo_root()
+    if root is None:
+        raise FileNotFoundError(
+            "Cannot find the course repository (no pyproject.toml with course_lib/ above the "
+            "current directory). Run from inside the repository or set COURSE_ROOT."
+        )
+    return root / "notebooks"
+
+
+def list_notebooks(only: Iterable[str] | None = None) -> list[Path]:
+    """Numbered notebooks (``NN_name.ipynb``) in course order, optionally filtered by prefix."""
+    found = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = [str(o) for o in only]
+        found = [p for p in found if any(p.stem.startswith(w) for w in wanted)]
+        if not found:
+            raise ValueError(f"No notebook matches {wanted}; available: {list_notebooks()}")
+    return found
+
+
+def run_notebook(
+    path: Path,
+    *,
+    profile: str,
+    out_dir: Path | None = None,
+    inject: bool | None = None,
+    timeout: int = 3600,
+) -> NotebookRun:
+    """Execute one notebook with papermill in ``profile`` and return where it was written.
+
+    ``inject=None`` injects the ``PROFILE`` parameter for every profile except the default
+    one, which is selected by ``$COURSE_PROFILE`` so the executed copy has no injected cell.
+    """
+    import papermill as pm
+
+    from course_lib.profiles import DEFAULT_PROFILE, ENV_VAR, resolve_profile_name
+
+    profile, _ = resolve_profile_name(profile)
+    out_dir = out_dir or paths.build_dir() / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / path.name
+    ensure_kernel()
+    if inject is None:
+        inject = profile != DEFAULT_PROFILE
+    parameters = {"PROFILE": profile} if inject else {}
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = profile
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(path),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            cwd=str(path.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = previous
+    return NotebookRun(path.stem, output, time.perf_counter() - start, profile)
+
+
+def strip_volatile(nb) -> object:
+    """Remove run-specific metadata (timings, papermill bookkeeping) from a notebook in place."""
+    for key in _VOLATILE_NB_KEYS:
+        nb.metadata.pop(key, None)
+    for cell in nb.cells:
+        for key in _VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            cell.metadata.pop("collapsed", None)
+            cell.metadata.pop("scrolled", None)
+    return nb
+
+
+def publish(executed: Path, dest: Path) -> Path:
+    """Copy an executed notebook to ``dest`` with volatile metadata stripped."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    if any(
+        "injected-parameters" in c.metadata.get("tags", []) for c in nb.cells
+    ):
+        raise ValueError(
+            f"{executed} has an injected parameters cell: publish only default-profile runs."
+        )
+    strip_volatile(nb)
+    nbformat.validate(nb)
+    nbformat.write(nb, dest)
+    return dest
+
+
+def export_figures(notebook: Path, out_dir: Path) -> list[Path]:
+    """Write every ``image/png`` output of ``notebook`` to ``out_dir``; return the files."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, cell in enumerate(nb.cells):
+        for j, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            if "image/png" in data:
+                target = out_dir / f"{notebook.stem}_cell{i:03d}_{j}.png"
+                target.write_bytes(base64.b64decode(data["image/png"]))
+                written.append(target)
+    return written
+
+
+def run_all(
+    profile: str, only: Sequence[str] | None = None, *, publish_outputs: bool = False
+) -> list[NotebookRun]:
+    """Run the notebooks in order, print timings, write the results summary."""
+    from course_lib.results import write_summary
+
+    runs = []
+    for path in list_notebooks(only):
+        print(f"[course] running {path.name} (profile {profile}) ...", flush=True)
+        run = run_notebook(path, profile=profile)
+        print(f"[course] {path.name}: {run.seconds:.0f} s -> {run.output}", flush=True)
+        if publish_outputs:
+            publish(run.output, path)
+            print(f"[course] published outputs into {path}", flush=True)
+        runs.append(run)
+    summary = write_summary()
+    print(f"[course] results summary: {summary}")
+    for run in runs:
+        print(f"  {run.name:<32} {run.seconds:7.1f} s")
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from course_lib.profiles import DEFAULT_PROFILE
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib.runner", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute the notebooks with papermill")
+    run.add_argument("--profile", default=os.environ.get("COURSE_PROFILE") or DEFAULT_PROFILE)
+    run.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 01")
+    run.add_argument("--publish", action="store_true",
+                     help="copy stripped outputs back into notebooks/ (default profile only)")
+    sub.add_parser("kernel", help="register the course's Jupyter kernel in this environment")
+    fig = sub.add_parser("figures", help="export the PNG figures of an executed notebook")
+    fig.add_argument("notebook", type=Path)
+    fig.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        if args.publish and args.profile != DEFAULT_PROFILE:
+            parser.error(f"--publish is only for the default profile ({DEFAULT_PROFILE}).")
+        run_all(args.profile, args.only, publish_outputs=args.publish)
+        return 0
+    if args.command == "kernel":
+        print(f"kernel '{KERNEL_NAME}' registered: {ensure_kernel()}")
+        return 0
+    out = args.out or paths.build_dir() / "figures"
+    files = export_figures(args.notebook, out)
+    print(f"{len(files)} figure(s) written to {out}")
+    for f in files:
+        print(" ", f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Every committed notebook: static checks, and a real execution in the smoke profile.
+
+Static checks read the committed ``.ipynb`` files (which carry the outputs of a
+default-profile run). The execution test runs each notebook with papermill, injecting
+``PROFILE="smoke"`` while ``$COURSE_PROFILE`` holds an invalid name: if injection did not
+work the notebook would fail on the invalid name instead of silently running another profile.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib import runner
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+KERNELSPEC = {"name": runner.KERNEL_NAME, "display_name": runner.KERNEL_DISPLAY_NAME, "language": "python"}
+
+# Metrics each notebook must record (issue texts name them).
+EXPECTED_METRICS: dict[str, set[str]] = {
+    "00_setup_and_data": {"train_examples", "test_examples", "pixel_mean", "pixel_std"},
+    "01_mlp_autoencoder": {"pca_k32_test_mse", "linear_ae_k32_test_mse", "mlp_ae_k32_test_mse"},
+}
+
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def test_the_course_has_its_first_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS][:2] == ["00", "01"]
+    assert set(EXPECTED_METRICS) <= set(IDS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_valid_and_has_a_parameters_cell(path):
+    nb = _read(path)
+    nbformat.validate(nb)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell must be tagged 'parameters'"
+    cell = tagged[0]
+    assert cell.cell_type == "code"
+    # papermill injects a cell after this one: it must only assign plain values.
+    tree = ast.parse(cell.source)
+    names = set()
+    for node in tree.body:
+        assert isinstance(node, ast.Assign | ast.AnnAssign), "parameters cell: assignments only"
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        ast.literal_eval(node.value)
+    assert "PROFILE" in names
+    ns: dict = {}
+    exec(compile(tree, str(path), "exec"), ns)
+    assert ns["PROFILE"] is None, "commit notebooks with PROFILE = None (env var / default decides)"
+    assert _code_cells(nb).index(cell) <= 2, "the parameters cell belongs at the top"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_was_executed_top_to_bottom_without_errors(path):
+    nb = _read(path)
+    counts = [c.execution_count for c in _code_cells(nb)]
+    assert None not in counts, "every code cell must have been executed (run `make publish`)"
+    assert counts == list(range(1, len(counts) + 1)), f"cells executed out of order: {counts}"
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"stored error output: {out.get('ename')}"
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_metadata_is_consistent_and_clean(path):
+    nb = _read(path)
+    assert dict(nb.metadata.kernelspec) == KERNELSPEC
+    assert nb.metadata.language_info.name == "python"
+    assert "papermill" not in nb.metadata
+    for cell in nb.cells:
+        assert "execution" not in cell.metadata and "papermill" not in cell.metadata
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_teaches(path):
+    """Course style: a title, a goal, course_lib imports, a summary and exercises with answers."""
+    nb = _read(path)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "## Summary" in markdown
+    assert "## Exercises" in markdown
+    assert markdown.count("<details>") >= 2, "exercises need worked answers in <details> blocks"
+    assert "from course_lib import" in code
+    assert "ResultsRecorder" in code and ".save()" in code
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_in_smoke_profile_with_injected_parameter(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_PROFILE", "no-such-profile")  # only the injection can save us
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    import papermill as pm
+
+    runner.ensure_kernel()
+    out = tmp_path / path.name
+    pm.execute_notebook(
+        str(path),
+        str(out),
+        parameters={"PROFILE": "smoke"},
+        kernel_name=runner.KERNEL_NAME,
+        cwd=str(path.parent),
+        progress_bar=False,
+        execution_timeout=600,
+    )
+    executed = _read(out)
+    injected = [i for i, c in enumerate(executed.cells)
+                if "injected-parameters" in c.metadata.get("tags", [])]
+    params = [i for i, c in enumerate(executed.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert injected == [params[0] + 1]
+    result = json.loads((tmp_path / "results" / f"{path.stem}.json").read_text())
+    assert result["profile"] == "smoke"
+    assert result["notebook"] == path.stem
+    assert EXPECTED_METRICS.get(path.stem, set()) <= set(result["metrics"])
+    assert result["wall_time_seconds"] > 0
