@@ -26,8 +26,9 @@ setup: $(STAMP)  ## create .venv and install pinned dependencies + course_lib
 course: $(STAMP)  ## execute every notebook (default profile) into build/, write build/results/summary.md
 	$(PY) -m course_lib.runner run --profile $(PROFILE)
 
-publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks into notebooks/
+publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks into notebooks/ and results into README.md
 	$(PY) -m course_lib.runner run --profile workshop --publish
+	$(PY) -m course_lib.results readme README.md
 
 test: $(STAMP)  ## unit tests, notebook checks, every notebook in the smoke profile, ruff
 	$(PY) -m ruff check course_lib tests notebooks scripts

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,11 +95,33 @@ def use_course_style() -> None:
     mpl.rcParams.update(_COURSE_RC)
 
 
+def _enable_notebook_display() -> bool:
+    """Make Jupyter render a returned :class:`Figure` as a PNG; return whether it now does.
+
+    The inline backend registers its PNG formatter only once pyplot creates its first
+    figure. Our figures bypass pyplot, so a notebook whose first figure comes from this module
+    would show ``<Figure size ...>`` as text. Outside IPython this does nothing.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(shell, {"png"})
+    return True
+
+
 def _styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
     """Run a plotting function under the course style without touching global rcParams."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        _enable_notebook_display()
         with mpl.rc_context(_COURSE_RC):
             return func(*args, **kwargs)
 

@@ -376,7 +376,7 @@ def _row(result: Mapping[str, Any]) -> str:
         result.get("notebook", "?"),
         result.get("profile", "?"),
         f"{kind}: {source}",
-        _fmt_seconds(result.get("wall_time_seconds")),
+        _fmt_seconds(result.get("run_seconds", result.get("wall_time_seconds"))),
         shown,
     ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
@@ -411,11 +411,8 @@ def format_summary(results: Sequence[Mapping[str, Any]]) -> str:
     if not results:
         lines.append("_No results recorded yet: run the notebooks first._")
         return "\n".join(lines) + "\n"
-    total = sum(
-        r.get("wall_time_seconds", 0)
-        for r in results
-        if isinstance(r.get("wall_time_seconds"), int | float)
-    )
+    times = [r.get("run_seconds", r.get("wall_time_seconds")) for r in results]
+    total = sum(t for t in times if isinstance(t, int | float) and not isinstance(t, bool))
     lines += [
         f"{len(results)} notebook(s), total wall time {_fmt_seconds(total)}.",
         "",
@@ -440,6 +437,50 @@ def write_summary(
     return target
 
 
+def record_run_time(
+    notebook: str, seconds: float, results_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Add the whole-notebook wall time (kernel start included), measured by the runner.
+
+    The recorder inside a notebook can only time what happens after it is created; the
+    runner times the whole execution and stores it as ``run_seconds`` in the same file,
+    which the summary then shows instead.
+    """
+    path = _resolve_dir(results_dir) / f"{_check_notebook(notebook)}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: the notebook did not save its results (rec.save())."
+        )
+    data = _load_one(path)
+    data["run_seconds"] = round(float(seconds), 1)
+    _atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    return path
+
+
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+def update_readme(
+    readme: str | os.PathLike[str], results_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Replace the block between the results markers in ``readme`` with the current summary.
+
+    Keeps the README's reference numbers generated from ``build/results`` (never typed).
+    """
+    path = Path(readme)
+    text = path.read_text(encoding="utf-8")
+    if text.count(README_START) != 1 or text.count(README_END) != 1:
+        raise ValueError(
+            f"{path} needs exactly one {README_START} ... {README_END} block to update."
+        )
+    head, rest = text.split(README_START)
+    _, tail = rest.split(README_END)
+    table = format_summary(load_results(results_dir)).split("\n", 2)[2]  # drop the H1 title
+    _atomic_write_text(path, f"{head}{README_START}\n{table.strip()}\n{README_END}{tail}")
+    return path
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -451,12 +492,22 @@ def _parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="write summary.md from the results JSON files")
     summary.add_argument("--dir", default=None, help="results folder (default: build/results)")
     summary.add_argument("--out", default=None, help="output file (default: <dir>/summary.md)")
+    readme = sub.add_parser("readme", help="write the summary table into README.md's results block")
+    readme.add_argument("readme", help="path of the README to update")
+    readme.add_argument("--dir", default=None, help="results folder (default: build/results)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``summary [--dir D] [--out F]``: write the summary, print its path and the table."""
     args = _parser().parse_args(argv)
+    if args.command == "readme":
+        try:
+            print(f"updated {update_readme(args.readme, args.dir)}")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     try:
         target = write_summary(args.dir, args.out)
     except ValueError as exc:

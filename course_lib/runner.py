@@ -195,12 +195,13 @@ def run_all(
     profile: str, only: Sequence[str] | None = None, *, publish_outputs: bool = False
 ) -> list[NotebookRun]:
     """Run the notebooks in order, print timings, write the results summary."""
-    from course_lib.results import write_summary
+    from course_lib.results import record_run_time, write_summary
 
     runs = []
     for path in list_notebooks(only):
         print(f"[course] running {path.name} (profile {profile}) ...", flush=True)
         run = run_notebook(path, profile=profile)
+        record_run_time(path.stem, run.seconds)
         print(f"[course] {path.name}: {run.seconds:.0f} s -> {run.output}", flush=True)
         if publish_outputs:
             publish(run.output, path)

@@ -130,3 +130,33 @@ def test_notebook_runs_in_smoke_profile_with_injected_parameter(path, tmp_path, 
     assert result["notebook"] == path.stem
     assert EXPECTED_METRICS.get(path.stem, set()) <= set(result["metrics"])
     assert result["wall_time_seconds"] > 0
+
+
+@pytest.mark.notebook
+def test_course_runs_offline_on_the_bundled_subset_and_says_so(tmp_path, monkeypatch):
+    """No data installed, no network: notebook 00 still runs, on the subset, with a notice."""
+    import papermill as pm
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_SYSTEM_DATA_DIR", str(empty))  # no Debian package
+    monkeypatch.setenv("KERAS_HOME", str(empty))  # no Keras cache
+    monkeypatch.setenv("COURSE_OFFLINE", "1")  # no network
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    if (ROOT / "data" / "fashion-mnist").exists():
+        pytest.skip("data/fashion-mnist/ exists (make data): the subset would not be reached")
+    runner.ensure_kernel()
+    path = ROOT / "notebooks" / "00_setup_and_data.ipynb"
+    out = tmp_path / path.name
+    pm.execute_notebook(str(path), str(out), parameters={"PROFILE": "smoke"},
+                        kernel_name=runner.KERNEL_NAME, cwd=str(path.parent),
+                        progress_bar=False, execution_timeout=600)
+    text = "\n".join(
+        o.get("text", "") for c in _read(out).cells for o in c.get("outputs", [])
+        if o.output_type == "stream"
+    )
+    assert "bundled subset" in text.lower() and "results will be weaker" in text
+    result = json.loads((tmp_path / "results" / "00_setup_and_data.json").read_text())
+    assert result["data_kind"] == "subset"
+    assert result["metrics"]["train_examples"]["value"] == 6000

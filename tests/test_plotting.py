@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import base64  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
@@ -467,3 +468,19 @@ def test_save_figure_writes_png_and_creates_folders(tmp_path):
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000
     assert plotting.save_figure(fig, tmp_path / "noext").name == "noext.png"
     assert (tmp_path / "noext.png").is_file()
+
+
+def test_figures_render_as_png_in_an_ipython_shell():
+    """Our figures bypass pyplot, so the PNG formatter must be registered for them."""
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        fig = plotting.bar_chart({"a": 1.0, "b": 2.0}, title="t", ylabel="y")
+        data, _ = shell.display_formatter.format(fig)
+        png = data["image/png"]
+        raw = png if isinstance(png, bytes) else base64.b64decode(png)
+        assert raw[:4] == b"\x89PNG"
+    finally:
+        InteractiveShell.clear_instance()

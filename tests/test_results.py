@@ -385,3 +385,32 @@ def test_cli_runs_as_module(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "mse = 0.5" in proc.stdout
+
+
+def test_record_run_time_is_shown_in_the_summary(tmp_path):
+    rec = results.ResultsRecorder("01_x", profile="smoke", data_source="s", results_dir=tmp_path)
+    rec.record("m", 1.0)
+    rec.save()
+    path = results.record_run_time("01_x", 83.4, tmp_path)
+    assert json.loads(path.read_text())["run_seconds"] == 83.4
+    assert "1 min 23 s" in results.format_summary(results.load_results(tmp_path))
+    with pytest.raises(FileNotFoundError, match="did not save its results"):
+        results.record_run_time("02_missing", 1.0, tmp_path)
+
+
+def test_update_readme_replaces_only_the_marked_block(tmp_path):
+    rec = results.ResultsRecorder("01_x", profile="workshop", data_source="s", results_dir=tmp_path)
+    rec.record("pca_k32_test_mse", 0.0151)
+    rec.save()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{results.README_START}\nold table\n{results.README_END}\noutro\n")
+    results.update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert "old table" not in text and "pca_k32_test_mse = 0.0151" in text
+    assert "# Course results" not in text
+    results.update_readme(readme, tmp_path)  # idempotent
+    assert readme.read_text() == text
+    readme.write_text("no markers here\n")
+    with pytest.raises(ValueError, match="results:start"):
+        results.update_readme(readme, tmp_path)
