@@ -33,13 +33,13 @@ publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks i
 test: $(STAMP)  ## unit tests, notebook checks, every notebook in the smoke profile, ruff
 	$(PY) -m ruff check course_lib tests notebooks scripts
 	$(PY) -m pytest tests
-	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 unit: $(STAMP)  ## only the unit tests (fast)
 	$(PY) -m pytest tests -m "not notebook"
 
 nbval: $(STAMP)  ## only nbval over the notebooks in the smoke profile
-	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 lint: $(STAMP)  ## ruff over course_lib, tests, notebooks and scripts
 	$(PY) -m ruff check course_lib tests notebooks scripts
