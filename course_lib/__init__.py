@@ -8,8 +8,13 @@ Each module has one job:
 - :mod:`course_lib.doctor`    environment report, GPU set-up, seeding
 - :mod:`course_lib.plotting`  one consistent figure style for the whole course
 - :mod:`course_lib.results`   metrics recorder (``build/results/<notebook>.json``)
-- :mod:`course_lib.models`    encoder/decoder builders and the autoencoder model
+- :mod:`course_lib.models`    encoder/decoder builders (dense and convolutional), the autoencoder model
 - :mod:`course_lib.linear`    PCA baseline and subspace comparisons
+- :mod:`course_lib.metrics`   MSE, PSNR, SSIM
+- :mod:`course_lib.probe`     linear probe: logistic regression on frozen codes
+- :mod:`course_lib.corruption` noise, masks and occlusions for denoising and inpainting
+- :mod:`course_lib.baselines` classical denoisers (median, Gaussian filter) tuned on validation data
+- :mod:`course_lib.runner`    runs, publishes and exports the notebooks (``make course``)
 
 Modules are imported lazily by the notebooks (``from course_lib import data``) so that
 importing the package itself does not import TensorFlow.

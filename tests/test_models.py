@@ -91,3 +91,17 @@ def test_wrong_input_shape_gets_a_clear_error():
         ae.reconstruct(np.zeros((2, 784), dtype="float32"))
     with pytest.raises(ValueError, match=r"\(N, 4\)"):
         ae.decode(np.zeros((2, 5), dtype="float32"))
+
+
+def test_sparse_code_penalty_is_added_to_the_loss():
+    x = np.random.default_rng(0).random((4, 28, 28)).astype("float32")
+    plain = models.mlp_autoencoder(latent_dim=8, hidden=(16,), code_activation="relu")
+    sparse = models.mlp_autoencoder(latent_dim=8, hidden=(16,), code_activation="relu", code_l1=0.5)
+    plain(x)
+    sparse(x)
+    assert plain.losses == []
+    assert len(sparse.losses) == 1 and float(sparse.losses[0]) > 0.0
+    code = sparse.encode(x)
+    assert code.min() >= 0.0  # ReLU code
+    with pytest.raises(ValueError, match="code_l1 must be a non-negative number"):
+        models.mlp_autoencoder(latent_dim=8, code_l1=-1.0)
