@@ -26,6 +26,8 @@ KERNELSPEC = {"name": runner.KERNEL_NAME, "display_name": runner.KERNEL_DISPLAY_
 EXPECTED_METRICS: dict[str, set[str]] = {
     "00_setup_and_data": {"train_examples", "test_examples", "pixel_mean", "pixel_std"},
     "01_mlp_autoencoder": {"pca_k32_test_mse", "linear_ae_k32_test_mse", "mlp_ae_k32_test_mse"},
+    "02_deep_autoencoder": {"deep_ae_test_mse_by_k", "pca_test_mse_by_k", "probe_acc_code32",
+                            "probe_acc_pixels", "probe_acc_pca32"},
 }
 
 
