@@ -35,6 +35,16 @@ def _read(path: Path):
     return nbformat.read(path, as_version=4)
 
 
+def _execute_smoke(path: Path, out: Path) -> None:
+    """papermill run of ``path`` with ``PROFILE="smoke"`` injected, in the course kernel."""
+    import papermill as pm
+
+    runner.ensure_kernel()
+    pm.execute_notebook(str(path), str(out), parameters={"PROFILE": "smoke"},
+                        kernel_name=runner.KERNEL_NAME, cwd=str(path.parent),
+                        progress_bar=False, execution_timeout=600)
+
+
 def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
@@ -109,19 +119,8 @@ def test_notebook_runs_in_smoke_profile_with_injected_parameter(path, tmp_path, 
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
     monkeypatch.setenv("COURSE_PROFILE", "no-such-profile")  # only the injection can save us
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-    import papermill as pm
-
-    runner.ensure_kernel()
     out = tmp_path / path.name
-    pm.execute_notebook(
-        str(path),
-        str(out),
-        parameters={"PROFILE": "smoke"},
-        kernel_name=runner.KERNEL_NAME,
-        cwd=str(path.parent),
-        progress_bar=False,
-        execution_timeout=600,
-    )
+    _execute_smoke(path, out)
     executed = _read(out)
     injected = [i for i, c in enumerate(executed.cells)
                 if "injected-parameters" in c.metadata.get("tags", [])]
@@ -137,8 +136,6 @@ def test_notebook_runs_in_smoke_profile_with_injected_parameter(path, tmp_path, 
 @pytest.mark.notebook
 def test_course_runs_offline_on_the_bundled_subset_and_says_so(tmp_path, monkeypatch):
     """No data installed, no network: notebook 00 still runs, on the subset, with a notice."""
-    import papermill as pm
-
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path))
@@ -148,12 +145,9 @@ def test_course_runs_offline_on_the_bundled_subset_and_says_so(tmp_path, monkeyp
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     if (ROOT / "data" / "fashion-mnist").exists():
         pytest.skip("data/fashion-mnist/ exists (make data): the subset would not be reached")
-    runner.ensure_kernel()
     path = ROOT / "notebooks" / "00_setup_and_data.ipynb"
     out = tmp_path / path.name
-    pm.execute_notebook(str(path), str(out), parameters={"PROFILE": "smoke"},
-                        kernel_name=runner.KERNEL_NAME, cwd=str(path.parent),
-                        progress_bar=False, execution_timeout=600)
+    _execute_smoke(path, out)
     text = "\n".join(
         o.get("text", "") for c in _read(out).cells for o in c.get("outputs", [])
         if o.output_type == "stream"
