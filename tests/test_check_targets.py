@@ -1,0 +1,53 @@
+"""The target checker reads recorded results and must fail on a missed or missing target."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("check_targets", ROOT / "scripts" / "check_targets.py")
+check_targets = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(check_targets)
+
+
+def _result(notebook, metrics, profile="workshop", kind="full", seconds=100.0):
+    return {"notebook": notebook, "profile": profile, "data_kind": kind, "run_seconds": seconds,
+            "metrics": {k: {"value": v} for k, v in metrics.items()}}
+
+
+def _good():
+    return [
+        _result("01_mlp_autoencoder", {"mlp_ae_k32_test_mse": 0.010, "pca_k32_test_mse": 0.015}),
+        _result("02_deep_autoencoder", {
+            "deep_ae_test_mse_by_k": {"2": 0.028, "64": 0.009},
+            "pca_test_mse_by_k": {"2": 0.046, "64": 0.010},
+            "probe_acc_code32": 0.83,
+        }),
+    ]
+
+
+def test_all_targets_pass_on_good_results():
+    rows = check_targets.check(_good())
+    assert rows and all(ok for _, ok, _ in rows)
+
+
+def test_each_missed_target_fails():
+    bad = _good()
+    bad[0]["metrics"]["mlp_ae_k32_test_mse"]["value"] = 0.014  # 0.93 x PCA
+    bad[1]["metrics"]["deep_ae_test_mse_by_k"]["value"]["64"] = 0.011  # worse than PCA at 64
+    bad[1]["metrics"]["probe_acc_code32"]["value"] = 0.81
+    bad[1]["run_seconds"] = 301.0
+    failed = {name for name, ok, _ in check_targets.check(bad) if not ok}
+    assert failed == {
+        "01_mlp_autoencoder: non-linear AE <= 0.9 x PCA at k=32",
+        "02_deep_autoencoder: deep AE beats PCA at every k",
+        "02_deep_autoencoder: linear probe on code32 >= 0.82",
+        "02_deep_autoencoder: workshop time",
+    }
+
+
+def test_missing_or_smoke_results_do_not_count():
+    smoke = _good()
+    smoke[0]["profile"] = "smoke"
+    rows = check_targets.check(smoke[:1])
+    assert not any(ok for name, ok, _ in rows if name.startswith("01_"))
+    assert all(not ok for name, ok, _ in rows if name.startswith("02_"))
