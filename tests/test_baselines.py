@@ -176,3 +176,36 @@ def test_median_filter_is_fast_on_a_full_test_set():
     print(f"median_filter(10,000 x 28 x 28, size=3): {elapsed:.2f} s")
     assert out.shape == x.shape
     assert elapsed < 10.0
+
+
+def test_diffusion_inpaint_recovers_harmonic_images_and_keeps_known_pixels():
+    # A linear ramp is harmonic (its Laplacian is 0): the fill must reproduce it exactly.
+    ramp = np.tile(np.linspace(0, 1, 16, dtype="float32"), (16, 1))[None]
+    mask = np.zeros_like(ramp, dtype=bool)
+    mask[:, 5:11, 4:12] = True
+    filled = baselines.diffusion_inpaint(ramp, mask, iterations=500)
+    np.testing.assert_allclose(filled, ramp, atol=1e-3)
+    x = np.random.default_rng(0).random((3, 12, 12, 1)).astype("float32")
+    m = np.zeros(x.shape, bool)
+    m[:, 3:7, 3:7] = True
+    out = baselines.diffusion_inpaint(x, m, iterations=50)
+    assert out.shape == x.shape and out.dtype == np.float32
+    assert np.array_equal(out[~m], x[~m])  # known pixels untouched
+    inside = out[m].reshape(3, 16)
+    assert np.all(inside >= x[~m].reshape(3, -1).min(1, keepdims=True) - 1e-6)  # max principle
+    assert np.all(inside <= x[~m].reshape(3, -1).max(1, keepdims=True) + 1e-6)
+    # No iterations: the hole holds the mean of the known pixels.
+    flat = baselines.diffusion_inpaint(x, m, iterations=0)
+    np.testing.assert_allclose(flat[m].reshape(3, 16), x[~m].reshape(3, -1).mean(1, keepdims=True) * np.ones((1, 16)), rtol=1e-5)
+
+
+def test_diffusion_inpaint_rejects_bad_masks():
+    x = np.zeros((2, 8, 8), "float32")
+    with pytest.raises(ValueError, match="boolean"):
+        baselines.diffusion_inpaint(x, np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match="does not match"):
+        baselines.diffusion_inpaint(x, np.zeros((2, 7, 8), bool))
+    with pytest.raises(ValueError, match="no known pixels"):
+        baselines.diffusion_inpaint(x, np.ones((2, 8, 8), bool))
+    with pytest.raises(ValueError, match="iterations"):
+        baselines.diffusion_inpaint(x, np.zeros((2, 8, 8), bool), iterations=-1)

@@ -22,6 +22,12 @@ def _good():
             "pca_test_mse_by_k": {"2": 0.046, "64": 0.010},
             "probe_acc_code32": 0.83,
         }),
+        _result("03_convolutional_autoencoder", {"conv_ae_latent64_test_mse": 0.0048}),
+        _result("04_denoising_and_restoration", {
+            "denoise_gauss0.2_test_mse": 0.0044,
+            "median_filter_gauss0.2_test_mse": 0.018,
+            "gaussian_filter_gauss0.2_test_mse": 0.012,
+        }),
     ]
 
 
@@ -36,12 +42,17 @@ def test_each_missed_target_fails():
     bad[1]["metrics"]["deep_ae_test_mse_by_k"]["value"]["64"] = 0.011  # worse than PCA at 64
     bad[1]["metrics"]["probe_acc_code32"]["value"] = 0.81
     bad[1]["run_seconds"] = 301.0
+    bad[2]["metrics"]["conv_ae_latent64_test_mse"]["value"] = 0.0051
+    bad[3]["metrics"]["denoise_gauss0.2_test_mse"]["value"] = 0.013  # misses, and loses to blur
     failed = {name for name, ok, _ in check_targets.check(bad) if not ok}
     assert failed == {
         "01_mlp_autoencoder: non-linear AE <= 0.9 x PCA at k=32",
         "02_deep_autoencoder: deep AE beats PCA at every k",
         "02_deep_autoencoder: linear probe on code32 >= 0.82",
         "02_deep_autoencoder: workshop time",
+        "03_convolutional_autoencoder: conv AE latent 64 test MSE <= 0.0050",
+        "04_denoising_and_restoration: denoising test MSE <= 0.0045 at sigma=0.2",
+        "04_denoising_and_restoration: denoiser beats the tuned classical filters",
     }
 
 
@@ -51,3 +62,14 @@ def test_missing_or_smoke_results_do_not_count():
     rows = check_targets.check(smoke[:1])
     assert not any(ok for name, ok, _ in rows if name.startswith("01_"))
     assert all(not ok for name, ok, _ in rows if name.startswith("02_"))
+
+
+def test_time_budget_counts_training_time_when_a_notebook_records_it():
+    results = _good()
+    results[3]["run_seconds"] = 340.0  # the whole notebook, evaluation included
+    results[3]["metrics"]["train_seconds"] = {"value": 260.0}
+    row = next(r for r in check_targets.check(results) if r[0] == "04_denoising_and_restoration: workshop time")
+    assert row[1] and "training 260 s" in row[2] and "whole notebook 340 s" in row[2]
+    results[3]["metrics"]["train_seconds"] = {"value": 320.0}
+    row = next(r for r in check_targets.check(results) if r[0] == "04_denoising_and_restoration: workshop time")
+    assert not row[1]

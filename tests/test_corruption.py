@@ -239,3 +239,90 @@ def test_model_with_gaussian_corruption_saves_and_loads(tmp_path):
     assert np.allclose(
         keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6
     )
+
+
+# --- random_corruption and CorruptedPairs (the blind restorer of notebook 04) ---------------
+
+def test_random_corruption_applies_each_kind_as_specified():
+    x = np.full((50, 10, 10), 0.5, "float32")
+    assert np.array_equal(corruption.random_corruption(x, {"gaussian": (0, 0)}, 0), x)
+    assert np.all(corruption.random_corruption(x, {"masking": (1, 1)}, 0) == 0)
+    sp = corruption.random_corruption(x, {"salt_and_pepper": (1, 1)}, 0)
+    assert set(np.unique(sp)) == {0.0, 1.0}
+    blocks = corruption.random_corruption(np.ones((20, 10, 10, 1), "float32"), {"blocks": (3, 3)}, 0)
+    assert blocks.shape == (20, 10, 10, 1)
+    assert np.all((blocks == 0).sum(axis=(1, 2, 3)) == 9)  # one 3x3 hole per image
+
+
+def test_random_corruption_draws_a_level_per_image_and_mixes_kinds():
+    x = np.full((400, 8, 8), 0.5, "float32")
+    out = corruption.random_corruption(x, {"masking": (0.0, 1.0)}, rng=3)
+    dropped = (out == 0).mean(axis=(1, 2))  # one masking level per image, uniform on [0, 1]
+    assert dropped.std() > 0.2 and dropped.min() < 0.1 and dropped.max() > 0.9
+    mixed = corruption.random_corruption(x, {"masking": (1, 1), "salt_and_pepper": (1, 1)}, 4)
+    all_zero = np.all(mixed == 0, axis=(1, 2))
+    assert 0.35 < all_zero.mean() < 0.65  # about half the images got each kind
+    assert np.all(np.isin(mixed[~all_zero], (0.0, 1.0)))
+
+
+def test_random_corruption_is_reproducible_and_leaves_the_input_alone():
+    x = np.random.default_rng(0).random((30, 8, 8)).astype("float32")
+    before = x.copy()
+    recipe = {"gaussian": (0.1, 0.5), "blocks": (2, 4), "masking": (0.1, 0.5)}
+    a = corruption.random_corruption(x, recipe, 7)
+    assert np.array_equal(a, corruption.random_corruption(x, recipe, 7))
+    assert not np.array_equal(a, corruption.random_corruption(x, recipe, 8))
+    assert np.array_equal(x, before)
+    assert a.dtype == np.float32 and a.min() >= 0 and a.max() <= 1
+
+
+@pytest.mark.parametrize(
+    "recipe, match",
+    [
+        ({}, "non-empty dict"),
+        ({"speckle": (0, 1)}, "unknown kind 'speckle'"),
+        ({"gaussian": 0.2}, "pair of numbers"),
+        ({"gaussian": (0.5, 0.1)}, "low <= high"),
+        ({"masking": (0.1, 1.5)}, "fractions"),
+        ({"blocks": (2.5, 4)}, "whole block sizes"),
+    ],
+)
+def test_random_corruption_rejects_bad_recipes(recipe, match):
+    with pytest.raises(ValueError, match=match):
+        corruption.random_corruption(np.zeros((2, 8, 8), "float32"), recipe, 0)
+
+
+def test_corrupted_pairs_batches_cover_the_data_with_fresh_noise_each_epoch():
+    x = (np.arange(10, dtype="float32")[:, None, None] / 10) * np.ones((10, 4, 4), "float32")
+    pairs = corruption.CorruptedPairs(
+        x, lambda b, rng: corruption.gaussian_noise(b, 0.1, rng), batch_size=4, seed=1
+    )
+    assert len(pairs) == 3
+    batches = [pairs[i] for i in range(len(pairs))]
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    clean = np.concatenate([b[1] for b in batches])
+    assert sorted(clean[:, 0, 0].tolist()) == sorted(x[:, 0, 0].tolist())  # each image once
+    assert not np.array_equal(batches[0][0], batches[0][1])  # inputs are corrupted...
+    assert np.array_equal(pairs[0][0], batches[0][0])  # ...reproducibly within an epoch
+    pairs.on_epoch_end()
+    again = pairs[0]
+    assert not np.array_equal(again[1], batches[0][1]) or not np.array_equal(again[0], batches[0][0])
+    same_seed = corruption.CorruptedPairs(
+        x, lambda b, rng: corruption.gaussian_noise(b, 0.1, rng), batch_size=4, seed=1
+    )
+    assert np.array_equal(same_seed[0][0], batches[0][0])
+
+
+def test_corrupted_pairs_rejects_bad_arguments():
+    x = np.zeros((8, 4, 4), "float32")
+    with pytest.raises(ValueError, match="must be a function"):
+        corruption.CorruptedPairs(x, "gaussian")
+    with pytest.raises(ValueError, match="batch_size"):
+        corruption.CorruptedPairs(x, lambda b, rng: b, batch_size=0)
+    with pytest.raises(ValueError, match="empty"):
+        corruption.CorruptedPairs(x[:0], lambda b, rng: b)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        corruption.CorruptedPairs(x + 2, lambda b, rng: b)
+    bad = corruption.CorruptedPairs(x, lambda b, rng: b[:, :2], batch_size=4)
+    with pytest.raises(ValueError, match="same shape"):
+        bad[0]

@@ -215,3 +215,64 @@ def test_a_few_steps_reduce_the_loss():
     history = ae.fit(x, x, epochs=25, batch_size=16, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.5 * losses[0]
+
+
+# --- conv_denoiser: the fully convolutional restorer of notebook 04 -------------------------
+
+def test_conv_denoiser_maps_images_to_images_with_unet_skips():
+    m = models.conv_denoiser((16, 12, 1), filters=(4, 8), top_filters=2)
+    x = _images(3, (16, 12, 1))
+    out = models.run_batched(m, 50.0 * x - 25.0)
+    assert out.shape == (3, 16, 12, 1) and out.min() >= 0 and out.max() <= 1
+    assert m.get_layer("down2_conv2").output.shape[1:] == (4, 3, 8)  # the spatial bottleneck
+    assert not any(isinstance(layer, keras.layers.Dense) for layer in m.layers)
+    adds = [layer for layer in m.layers if isinstance(layer, keras.layers.Add)]
+    assert [a.output.shape[1:] for a in adds] == [(8, 6, 4)]  # the 8x6 encoder map joins back
+    # The output conv sees the decoder's 2 channels and the corrupted input itself.
+    assert m.get_layer("input_skip").output.shape[1:] == (16, 12, 3)
+    plain = models.conv_denoiser((16, 12, 1), filters=(4, 8), top_filters=2, skip=False)
+    assert not any(isinstance(layer, keras.layers.Add | keras.layers.Concatenate) for layer in plain.layers)
+    assert plain.count_params() < m.count_params()
+    # Three stages also work (32x32 -> 4x4), with two additive skips.
+    deep = models.conv_denoiser((32, 32, 1), filters=(4, 8, 16), top_filters=2)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in deep.layers) == 2
+    assert models.run_batched(deep, _images(1, (32, 32, 1))).shape == (1, 32, 32, 1)
+
+
+def test_conv_denoiser_bad_shapes_and_saving(tmp_path):
+    with pytest.raises(ValueError, match="not divisible by"):
+        models.conv_denoiser((30, 30, 1), filters=(4, 8))
+    with pytest.raises(ValueError, match="height, width, channels"):
+        models.conv_denoiser((28, 28))
+    m = models.conv_denoiser((8, 8, 1), filters=(4,), top_filters=2)
+    path = tmp_path / "denoiser.keras"
+    m.save(path)
+    x = _images(2, (8, 8, 1))
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(models.run_batched(again, x), models.run_batched(m, x), atol=1e-6)
+
+
+def test_multiply_adds_counts_dense_conv_and_transposed_conv_layers():
+    ae = models.conv_autoencoder((8, 8, 1), latent_dim=3, filters=(4,))
+    macs = models.multiply_adds(ae)
+    assert macs == {
+        "conv_encoder/stage1_conv1": 4 * 4 * 9 * 1 * 4,  # stride 2: a 4x4 output
+        "conv_encoder/code": 4 * 4 * 4 * 3,
+        "conv_decoder/project": 3 * 4 * 4 * 4,
+        "conv_decoder/stage1_conv1": 4 * 4 * 9 * 4 * 4,  # transposed: per *input* position
+        "conv_decoder/image": 8 * 8 * 9 * 4 * 1,
+    }
+    mlp = models.mlp_autoencoder((6, 6), latent_dim=2, hidden=(5,))
+    assert sum(models.multiply_adds(mlp).values()) == 36 * 5 + 5 * 2 + 2 * 5 + 5 * 36
+    # Pooling evaluates the encoder conv at every position: 4x the strided version's cost.
+    pooled = models.multiply_adds(models.conv_autoencoder((8, 8, 1), 3, (4,), downsample="pool"))
+    assert pooled["conv_encoder/stage1_conv1"] == 4 * macs["conv_encoder/stage1_conv1"]
+    with pytest.raises(ValueError, match="built Keras model"):
+        models.multiply_adds("not a model")
+
+
+def test_conv_denoiser_top_convs_add_full_resolution_layers():
+    m = models.conv_denoiser((8, 8, 1), filters=(4,), top_filters=2, top_convs=2)
+    assert m.get_layer("top_conv2").output.shape[1:] == (8, 8, 2)
+    with pytest.raises(ValueError, match="top_convs"):
+        models.conv_denoiser((8, 8, 1), filters=(4,), top_convs=-1)
