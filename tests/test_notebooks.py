@@ -28,6 +28,11 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "01_mlp_autoencoder": {"pca_k32_test_mse", "linear_ae_k32_test_mse", "mlp_ae_k32_test_mse"},
     "02_deep_autoencoder": {"deep_ae_test_mse_by_k", "pca_test_mse_by_k", "probe_acc_code32",
                             "probe_acc_pixels", "probe_acc_pca32"},
+    "03_convolutional_autoencoder": {"conv_ae_latent64_test_mse", "conv_ae_latent64_psnr",
+                                     "conv_ae_latent64_ssim", "mlp_ae_latent64_test_mse",
+                                     "seconds_per_epoch"},
+    "04_denoising_and_restoration": {"denoise_gauss0.2_test_mse", "denoise_gauss0.2_psnr",
+                                     "median_filter_gauss0.2_test_mse", "inpaint_test_mse"},
 }
 
 
