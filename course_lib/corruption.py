@@ -9,9 +9,6 @@ the clean one. This module makes the corruptions, with NumPy, reproducibly:
 - :func:`block_mask` and :func:`occlude`  square holes for inpainting
 - :func:`corrupt`          one entry point: ``corrupt(x, "gaussian", 0.3, rng=0)``
 - :func:`random_corruption` a different kind and level for every image (a "blind" restorer)
-- :class:`CorruptedPairs`  a ``keras.utils.PyDataset`` of ``(corrupted, clean)`` batches with
-  fresh corruption every epoch (``training.fit_autoencoder(corrupt=...)`` does the same for
-  in-memory arrays, faster)
 
 Every function takes a batch of grey images with pixels in [0, 1], shape ``(N, H, W)`` or
 ``(N, H, W, 1)``, returns a new float32 array of the same shape (the input is never
@@ -19,9 +16,9 @@ modified), and takes ``rng``: a ``np.random.Generator``, an integer seed, or ``N
 fresh randomness. Pass the same integer to get the same corruption again, e.g. a fixed noisy
 test set that every model is scored on.
 
-:class:`GaussianCorruption` is the Keras-layer version for training: it draws *fresh* noise
-for every batch (the model never sees the same noisy image twice, which is what makes a
-denoising autoencoder generalise) and is the identity at inference.
+For training, ``training.fit_autoencoder(model, x, corrupt=...)`` applies one of these to the
+whole training set afresh before every epoch: the model never sees the same noisy image
+twice, which is what makes a denoising autoencoder generalise instead of memorising noise.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-import keras
 import numpy as np
 
 from course_lib.metrics import validate_images
@@ -310,114 +306,3 @@ def random_corruption(x: np.ndarray, recipe: dict, rng: RngLike = None) -> np.nd
                 sub[hit & ~salt] = 0.0
         out[idx] = sub
     return out
-
-
-class CorruptedPairs(keras.utils.PyDataset):
-    """``(corrupted, clean)`` training batches with *fresh* corruption every epoch.
-
-    ``corrupt_fn(batch, rng)`` makes the corrupted copy of a clean NumPy batch, e.g.
-    ``lambda b, rng: gaussian_noise(b, 0.2, rng)`` or
-    ``lambda b, rng: random_corruption(b, recipe, rng)``. Pass the object to ``fit`` as
-    ``x`` (no ``y``): the model never sees the same corrupted image twice, which is what
-    stops a denoiser from memorising the noise. Batches are shuffled each epoch; with the
-    same ``seed`` the whole sequence of batches is reproducible.
-
-    For data that fits in memory, ``training.fit_autoencoder(..., corrupt=...)`` is faster:
-    it corrupts the whole array once per epoch in one vectorised call, whereas a
-    ``PyDataset`` runs Python for every batch while TensorFlow trains (measured in a notebook
-    kernel on 2 cores: about 1.5x the time per epoch). Use this class for data streamed from
-    disk or for a custom training loop.
-    """
-
-    def __init__(
-        self, x: np.ndarray, corrupt_fn, batch_size: int = 128, *, seed: int = 0, **kwargs
-    ) -> None:
-        super().__init__(**kwargs)
-        what = "CorruptedPairs"
-        self.x = validate_images(x, what)
-        if len(self.x) == 0:
-            raise ValueError(f"{what}: x is empty (0 images).")
-        if not callable(corrupt_fn):
-            raise ValueError(
-                f"{what}: corrupt_fn must be a function (batch, rng) -> corrupted batch, "
-                f"got {corrupt_fn!r}."
-            )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"{what}: batch_size must be a positive integer, got {batch_size!r}.")
-        self.corrupt_fn = corrupt_fn
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.epoch = 0
-        self._order = np.arange(len(self.x))
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return -(-len(self.x) // self.batch_size)
-
-    def __getitem__(self, index: int):
-        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        clean = np.asarray(self.x[rows], dtype=np.float32)
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        noisy = np.asarray(self.corrupt_fn(clean, rng), dtype=np.float32)
-        if noisy.shape != clean.shape:
-            raise ValueError(
-                f"CorruptedPairs: corrupt_fn returned shape {noisy.shape} for a batch of shape "
-                f"{clean.shape}; it must return the corrupted batch with the same shape."
-            )
-        return noisy, clean
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.x))
-
-
-@keras.saving.register_keras_serializable(package="course_lib")
-class GaussianCorruption(keras.layers.Layer):
-    """Adds ``N(0, sigma^2)`` noise during training only, then clips to [0, 1].
-
-    Put it first in a denoising autoencoder: ``fit(x, x)`` then trains on freshly corrupted
-    inputs every batch and epoch (a new draw each call, from a ``keras.random.SeedGenerator``
-    seeded with ``seed``), while ``predict``/``evaluate`` and ``training=False`` calls pass
-    the input through unchanged -- so at test time you feed it the noisy images yourself
-    (e.g. from :func:`gaussian_noise` with a fixed seed). Unlike ``keras.layers.GaussianNoise``
-    it keeps pixels in [0, 1], matching :func:`gaussian_noise`. Saves and loads with
-    ``.keras`` files.
-    """
-
-    def __init__(self, sigma: float, clip: bool = True, seed: int | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        sigma = _number("sigma", sigma, "GaussianCorruption")
-        if sigma < 0:
-            raise ValueError(
-                f"GaussianCorruption: sigma is a standard deviation and must be >= 0, got {sigma!r}."
-            )
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-        ):
-            raise ValueError(
-                f"GaussianCorruption: seed must be a non-negative integer or None, got {seed!r}."
-            )
-        self.sigma = sigma
-        self.clip = bool(clip)
-        self.seed = None if seed is None else int(seed)
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
-        self.supports_masking = True
-
-    def call(self, inputs, training=None):
-        if not training or self.sigma == 0:
-            return inputs
-        noisy = inputs + keras.random.normal(
-            keras.ops.shape(inputs),
-            stddev=self.sigma,
-            dtype=self.compute_dtype,
-            seed=self.seed_generator,
-        )
-        return keras.ops.clip(noisy, 0.0, 1.0) if self.clip else noisy
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(sigma=self.sigma, clip=self.clip, seed=self.seed)
-        return config

@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
 from course_lib import corruption  # noqa: E402
 
 NUMPY_CORRUPTIONS = [
@@ -185,63 +183,7 @@ def test_images_outside_unit_range_are_rejected():
 # --- Keras layer ----------------------------------------------------------------------------
 
 
-def test_gaussian_corruption_is_noisy_in_training_and_identity_at_inference():
-    layer = corruption.GaussianCorruption(0.2, seed=1)
-    x = np.full((16, 28, 28), 0.5, dtype="float32")
-    assert np.array_equal(keras.ops.convert_to_numpy(layer(x)), x)
-    assert np.array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
-    first = keras.ops.convert_to_numpy(layer(x, training=True))
-    second = keras.ops.convert_to_numpy(layer(x, training=True))
-    assert (first - x).std() == pytest.approx(0.2, rel=0.05)
-    assert first.min() >= 0.0 and first.max() <= 1.0
-    assert not np.array_equal(first, second)  # fresh noise every call
-    clipped = keras.ops.convert_to_numpy(
-        corruption.GaussianCorruption(2.0, seed=1)(x, training=True)
-    )
-    assert clipped.min() == 0.0 and clipped.max() == 1.0
-    unclipped = keras.ops.convert_to_numpy(
-        corruption.GaussianCorruption(2.0, clip=False, seed=1)(x, training=True)
-    )
-    assert unclipped.min() < 0.0 and unclipped.max() > 1.0
-
-
-def test_gaussian_corruption_is_reproducible_with_a_seed():
-    x = np.full((4, 28, 28), 0.5, dtype="float32")
-    a = corruption.GaussianCorruption(0.2, seed=5)(x, training=True)
-    b = corruption.GaussianCorruption(0.2, seed=5)(x, training=True)
-    assert np.array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
-
-
-def test_gaussian_corruption_config_round_trip_and_bad_sigma():
-    layer = corruption.GaussianCorruption(0.3, clip=False, seed=7, name="noise")
-    config = layer.get_config()
-    assert config["sigma"] == 0.3 and config["clip"] is False and config["seed"] == 7
-    clone = corruption.GaussianCorruption.from_config(config)
-    assert (clone.sigma, clone.clip, clone.seed, clone.name) == (0.3, False, 7, "noise")
-    with pytest.raises(ValueError, match="must be >= 0"):
-        corruption.GaussianCorruption(-1.0)
-
-
-def test_model_with_gaussian_corruption_saves_and_loads(tmp_path):
-    inputs = keras.Input((6, 6))
-    h = corruption.GaussianCorruption(0.25, seed=3, name="noise")(inputs)
-    h = keras.layers.Flatten()(h)
-    outputs = keras.layers.Reshape((6, 6))(keras.layers.Dense(36, activation="sigmoid")(h))
-    model = keras.Model(inputs, outputs)
-    x = np.random.default_rng(0).random((4, 6, 6)).astype("float32")
-    path = tmp_path / "dae.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    layer = loaded.get_layer("noise")
-    assert isinstance(layer, corruption.GaussianCorruption)
-    assert (layer.sigma, layer.clip, layer.seed) == (0.25, True, 3)
-    # Same weights, corruption off at inference: identical predictions.
-    assert np.allclose(
-        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6
-    )
-
-
-# --- random_corruption and CorruptedPairs (the blind restorer of notebook 04) ---------------
+# --- random_corruption (the blind restorer of notebook 04) ---------------
 
 def test_random_corruption_applies_each_kind_as_specified():
     x = np.full((50, 10, 10), 0.5, "float32")
@@ -290,39 +232,3 @@ def test_random_corruption_is_reproducible_and_leaves_the_input_alone():
 def test_random_corruption_rejects_bad_recipes(recipe, match):
     with pytest.raises(ValueError, match=match):
         corruption.random_corruption(np.zeros((2, 8, 8), "float32"), recipe, 0)
-
-
-def test_corrupted_pairs_batches_cover_the_data_with_fresh_noise_each_epoch():
-    x = (np.arange(10, dtype="float32")[:, None, None] / 10) * np.ones((10, 4, 4), "float32")
-    pairs = corruption.CorruptedPairs(
-        x, lambda b, rng: corruption.gaussian_noise(b, 0.1, rng), batch_size=4, seed=1
-    )
-    assert len(pairs) == 3
-    batches = [pairs[i] for i in range(len(pairs))]
-    assert [len(b[0]) for b in batches] == [4, 4, 2]
-    clean = np.concatenate([b[1] for b in batches])
-    assert sorted(clean[:, 0, 0].tolist()) == sorted(x[:, 0, 0].tolist())  # each image once
-    assert not np.array_equal(batches[0][0], batches[0][1])  # inputs are corrupted...
-    assert np.array_equal(pairs[0][0], batches[0][0])  # ...reproducibly within an epoch
-    pairs.on_epoch_end()
-    again = pairs[0]
-    assert not np.array_equal(again[1], batches[0][1]) or not np.array_equal(again[0], batches[0][0])
-    same_seed = corruption.CorruptedPairs(
-        x, lambda b, rng: corruption.gaussian_noise(b, 0.1, rng), batch_size=4, seed=1
-    )
-    assert np.array_equal(same_seed[0][0], batches[0][0])
-
-
-def test_corrupted_pairs_rejects_bad_arguments():
-    x = np.zeros((8, 4, 4), "float32")
-    with pytest.raises(ValueError, match="must be a function"):
-        corruption.CorruptedPairs(x, "gaussian")
-    with pytest.raises(ValueError, match="batch_size"):
-        corruption.CorruptedPairs(x, lambda b, rng: b, batch_size=0)
-    with pytest.raises(ValueError, match="empty"):
-        corruption.CorruptedPairs(x[:0], lambda b, rng: b)
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        corruption.CorruptedPairs(x + 2, lambda b, rng: b)
-    bad = corruption.CorruptedPairs(x, lambda b, rng: b[:, :2], batch_size=4)
-    with pytest.raises(ValueError, match="same shape"):
-        bad[0]

@@ -5,7 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from course_lib import corruption, training  # noqa: E402
+from course_lib import training  # noqa: E402
 
 
 def _lr(schedule, step):
@@ -79,16 +79,6 @@ def test_fit_autoencoder_learns_a_different_target():
     training.fit_autoencoder(model, x, target, epochs=30, batch_size=32, peak_lr=3e-2)
     pred = keras.ops.convert_to_numpy(model(x))
     assert np.mean((pred - target) ** 2) < 0.1 * np.mean((x - target) ** 2)
-
-
-def test_fit_autoencoder_takes_a_pydataset_of_pairs():
-    x = np.random.default_rng(2).random((100, 4, 4)).astype("float32")
-    pairs = corruption.CorruptedPairs(x, lambda b, rng: b * 0.5, batch_size=25)
-    model = keras.Sequential([keras.Input((4, 4)), keras.layers.Dense(4)])
-    hist = training.fit_autoencoder(model, pairs, epochs=2, peak_lr=1e-2)
-    assert len(hist.history["loss"]) == 2
-    with pytest.raises(ValueError, match="do not pass target"):
-        training.fit_autoencoder(model, pairs, x, epochs=1)
 
 
 def test_fit_autoencoder_rejects_bad_input():
