@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-filters", type=int)
     p.add_argument("--no-skip", action="store_true")
     p.add_argument("--top-convs", type=int)
+    p.add_argument("--no-batch-norm", action="store_true")
     p.add_argument("--train-size", type=int, help="subsample the training set (quick checks)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--verbose", type=int, default=0)
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         model_cfg["top_filters"] = args.top_filters
     if args.no_skip:
         model_cfg["skip"] = False
+    if args.no_batch_norm:
+        model_cfg["batch_norm"] = False
     if args.top_convs is not None:
         model_cfg["top_convs"] = args.top_convs
     for key, arg in (("epochs", "epochs"), ("batch_size", "batch_size"), ("peak_lr", "lr")):
