@@ -14,6 +14,11 @@ Each module has one job:
 - :mod:`course_lib.probe`     linear probe: logistic regression on frozen codes
 - :mod:`course_lib.corruption` noise, masks and occlusions for denoising and inpainting
 - :mod:`course_lib.baselines` classical denoisers (median, Gaussian filter) tuned on validation data
+- :mod:`course_lib.training`  learning-rate schedule, epoch timer, fit with fresh corruption per epoch
+- :mod:`course_lib.likelihoods` log-densities, the Gaussian KL, the importance-weighted log-likelihood
+- :mod:`course_lib.vae`       sampling layer, VAE and conditional VAE models, active units
+- :mod:`course_lib.judge`     the fixed, versioned Fashion-MNIST classifier that judges generated images
+- :mod:`course_lib.frechet`   Fréchet distance in the judge's feature space (not Inception-FID)
 - :mod:`course_lib.runner`    runs, publishes and exports the notebooks (``make course``)
 
 Modules are imported lazily by the notebooks (``from course_lib import data``) so that

@@ -61,6 +61,29 @@ def _beats_baselines(r: Mapping[str, Any]) -> tuple[bool, str]:
     return ours < best, f"denoiser {ours:.5f} vs best tuned classical filter {best:.5f}"
 
 
+def _vae_nll(r: Mapping[str, Any]) -> tuple[bool, str]:
+    nll = _metric(r, "vae_test_nll_iw")
+    ok = nll["nats"] <= 231.0 and nll["k"] >= 1000 and nll["test_images"] >= 10000
+    return ok, (f"VAE test NLL {nll['nats']:.2f} nats (IW k={nll['k']}, {nll['test_images']} test images, "
+                f"binarisation seed {nll['test_binarize_seed']}; target <= 231 with k=1000 on the whole test set)")
+
+
+def _cvae_accuracy(r: Mapping[str, Any]) -> tuple[bool, str]:
+    acc = _metric(r, "cvae_class_accuracy")
+    return acc >= 0.90, f"CVAE samples classified as the requested class: {acc:.4f} (target >= 0.90)"
+
+
+def _beta_monotone(r: Mapping[str, Any]) -> tuple[bool, str]:
+    sweep = _metric(r, "beta_sweep")
+    betas = sorted(sweep, key=float)
+    rates = [sweep[b]["rate"] for b in betas]
+    dists = [sweep[b]["distortion"] for b in betas]
+    ok = len(betas) >= 5 and all(a > b for a, b in zip(rates, rates[1:], strict=False)) and all(
+        a < b for a, b in zip(dists, dists[1:], strict=False)
+    )
+    return ok, f"{len(betas)} betas; rate falls and distortion rises monotonically: {ok}"
+
+
 TARGETS: dict[str, list[tuple[str, Callable[[Mapping[str, Any]], tuple[bool, str]]]]] = {
     "01_mlp_autoencoder": [("non-linear AE <= 0.9 x PCA at k=32", _mlp_vs_pca)],
     "02_deep_autoencoder": [
@@ -72,6 +95,11 @@ TARGETS: dict[str, list[tuple[str, Callable[[Mapping[str, Any]], tuple[bool, str
     "04_denoising_and_restoration": [
         ("denoising test MSE <= 0.0045 at sigma=0.2", _denoise),
         ("denoiser beats the tuned classical filters", _beats_baselines),
+    ],
+    "05_variational_autoencoder": [("VAE test NLL <= 231 nats (IW, k=1000)", _vae_nll)],
+    "06_beta_and_conditional_vae": [
+        ("CVAE class accuracy >= 0.90", _cvae_accuracy),
+        ("beta sweep: >= 5 values, rate down and distortion up", _beta_monotone),
     ],
 }
 

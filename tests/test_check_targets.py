@@ -28,6 +28,13 @@ def _good():
             "median_filter_gauss0.2_test_mse": 0.018,
             "gaussian_filter_gauss0.2_test_mse": 0.012,
         }),
+        _result("05_variational_autoencoder", {
+            "vae_test_nll_iw": {"nats": 230.5, "k": 1000, "test_images": 10000, "test_binarize_seed": 1234},
+        }),
+        _result("06_beta_and_conditional_vae", {
+            "cvae_class_accuracy": 0.93,
+            "beta_sweep": {str(b): {"rate": 40 / b, "distortion": 200 + 10 * b} for b in (0.5, 1, 2, 4, 8)},
+        }),
     ]
 
 
@@ -44,6 +51,9 @@ def test_each_missed_target_fails():
     bad[1]["run_seconds"] = 301.0
     bad[2]["metrics"]["conv_ae_latent64_test_mse"]["value"] = 0.0051
     bad[3]["metrics"]["denoise_gauss0.2_test_mse"]["value"] = 0.013  # misses, and loses to blur
+    bad[4]["metrics"]["vae_test_nll_iw"]["value"]["k"] = 100  # a looser bound does not count
+    bad[5]["metrics"]["cvae_class_accuracy"]["value"] = 0.89
+    bad[5]["metrics"]["beta_sweep"]["value"]["8"]["distortion"] = 230.0  # not monotone
     failed = {name for name, ok, _ in check_targets.check(bad) if not ok}
     assert failed == {
         "01_mlp_autoencoder: non-linear AE <= 0.9 x PCA at k=32",
@@ -53,6 +63,9 @@ def test_each_missed_target_fails():
         "03_convolutional_autoencoder: conv AE latent 64 test MSE <= 0.0050",
         "04_denoising_and_restoration: denoising test MSE <= 0.0045 at sigma=0.2",
         "04_denoising_and_restoration: denoiser beats the tuned classical filters",
+        "05_variational_autoencoder: VAE test NLL <= 231 nats (IW, k=1000)",
+        "06_beta_and_conditional_vae: CVAE class accuracy >= 0.90",
+        "06_beta_and_conditional_vae: beta sweep: >= 5 values, rate down and distortion up",
     }
 
 
