@@ -33,6 +33,9 @@ EXPECTED_METRICS: dict[str, set[str]] = {
                                      "seconds_per_epoch"},
     "04_denoising_and_restoration": {"denoise_gauss0.2_test_mse", "denoise_gauss0.2_psnr",
                                      "median_filter_gauss0.2_test_mse", "inpaint_test_mse"},
+    "05_variational_autoencoder": {"vae_test_elbo", "vae_test_nll_iw", "vae_active_units"},
+    "06_beta_and_conditional_vae": {"beta_sweep", "cvae_class_accuracy", "cvae_frechet", "vae_frechet",
+                                    "augmentation_acc_with", "augmentation_acc_without"},
 }
 
 
