@@ -191,10 +191,15 @@ class VAE(keras.Model):
     def image_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.encoder.inputs[0].shape[1:])
 
+    def _binarize(self, x, training):
+        """A fresh binary sample of grey ``x`` in training (if ``binarize``); else ``x``."""
+        if not (self.binarize and training):
+            return x
+        u = keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=self.binarize_seed)
+        return ops.cast(u < x, x.dtype)
+
     def call(self, x, training=None):
-        if self.binarize and training:
-            u = keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=self.binarize_seed)
-            x = ops.cast(u < x, x.dtype)
+        x = self._binarize(x, training)
         mean, log_var = self.encoder(x, training=training)
         z = self.sampling([mean, log_var])
         logits = self.decoder(z, training=training)
@@ -331,6 +336,26 @@ def active_units(mean: np.ndarray, threshold: float = 0.01) -> tuple[int, np.nda
     return int(np.sum(variances > threshold)), variances
 
 
+def _compile_and_fit(model: VAE, inputs, x: np.ndarray, what: str, *, epochs, batch_size, peak_lr,
+                     warmup_epochs, validation_data, callbacks, verbose):
+    """What :func:`fit_vae` and :func:`fit_cvae` share: checks, Adam on warm-up + cosine, fit."""
+    from .training import _positive_int, warmup_cosine
+
+    epochs = _positive_int("epochs", epochs, what)
+    batch_size = _positive_int("batch_size", batch_size, what)
+    if len(x) == 0:
+        raise ValueError(f"{what}: x is empty (0 examples).")
+    if model.binarize and (x.min() < 0 or x.max() > 1):
+        raise ValueError(
+            f"{what}: dynamic binarisation needs intensities in [0, 1], got "
+            f"{x.min():g}..{x.max():g}. Use data.to_float on uint8 images."
+        )
+    steps = -(-len(x) // batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(steps, epochs, peak_lr, warmup_epochs)))
+    return model.fit(inputs, batch_size=batch_size, epochs=epochs, shuffle=True,
+                     validation_data=validation_data, callbacks=callbacks, verbose=verbose)
+
+
 def fit_vae(
     model: VAE,
     x,
@@ -349,35 +374,16 @@ def fit_vae(
     :meth:`VAE.compute_loss`. ``validation_data`` is an array of images (binarised already
     for a Bernoulli model). Returns the Keras ``History``.
     """
-    from .training import _positive_int, warmup_cosine
-
     what = "fit_vae"
     if not isinstance(model, VAE):
         raise TypeError(f"{what}: model must be a course_lib.vae.VAE, got {type(model).__name__}.")
-    epochs = _positive_int("epochs", epochs, what)
-    batch_size = _positive_int("batch_size", batch_size, what)
     x = np.asarray(x, dtype=np.float32)
     _check_input(x, model.image_shape, what)
-    if len(x) == 0:
-        raise ValueError(f"{what}: x is empty (0 examples).")
-    if model.binarize and (x.min() < 0 or x.max() > 1):
-        raise ValueError(
-            f"{what}: dynamic binarisation needs intensities in [0, 1], got "
-            f"{x.min():g}..{x.max():g}. Use data.to_float on uint8 images."
-        )
     if validation_data is not None:
-        validation_data = model._check_data(np.asarray(validation_data), f"{what} validation_data")
-    steps = -(-len(x) // batch_size)
-    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(steps, epochs, peak_lr, warmup_epochs)))
-    return model.fit(
-        x,
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=True,
-        validation_data=None if validation_data is None else (validation_data,),
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+        validation_data = (model._check_data(np.asarray(validation_data), f"{what} validation_data"),)
+    return _compile_and_fit(model, x, x, what, epochs=epochs, batch_size=batch_size, peak_lr=peak_lr,
+                            warmup_epochs=warmup_epochs, validation_data=validation_data,
+                            callbacks=callbacks, verbose=verbose)
 
 
 # ---------------------------------------------------------------------- conditional VAE
@@ -469,9 +475,7 @@ class ConditionalVAE(VAE):
 
     def call(self, inputs, training=None):
         x, y = inputs
-        if self.binarize and training:
-            u = keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=self.binarize_seed)
-            x = ops.cast(u < x, x.dtype)
+        x = self._binarize(x, training)
         y1 = self._one_hot(y)
         mean, log_var = self.encoder([x, y1], training=training)
         z = self.sampling([mean, log_var])
@@ -547,13 +551,9 @@ def fit_cvae(
 
     ``validation_data`` is ``(images, labels)`` (images binarised already for Bernoulli).
     """
-    from .training import _positive_int, warmup_cosine
-
     what = "fit_cvae"
     if not isinstance(model, ConditionalVAE):
         raise TypeError(f"{what}: model must be a ConditionalVAE, got {type(model).__name__}.")
-    epochs = _positive_int("epochs", epochs, what)
-    batch_size = _positive_int("batch_size", batch_size, what)
     x = np.asarray(x, dtype=np.float32)
     _check_input(x, model.image_shape, what)
     y = model._labels(y, len(x), what).astype(np.int32)
@@ -562,9 +562,6 @@ def fit_cvae(
         vx, vy = validation_data
         vx = model._check_data(np.asarray(vx), f"{what} validation images")
         val = ((vx, model._labels(vy, len(vx), f"{what} validation labels").astype(np.int32)),)
-    steps = -(-len(x) // batch_size)
-    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(steps, epochs, peak_lr, warmup_epochs)))
-    return model.fit(
-        (x, y), batch_size=batch_size, epochs=epochs, shuffle=True, validation_data=val,
-        callbacks=callbacks, verbose=verbose,
-    )
+    return _compile_and_fit(model, (x, y), x, what, epochs=epochs, batch_size=batch_size, peak_lr=peak_lr,
+                            warmup_epochs=warmup_epochs, validation_data=val, callbacks=callbacks,
+                            verbose=verbose)
