@@ -19,6 +19,9 @@ Each module has one job:
 - :mod:`course_lib.vae`       sampling layer, VAE and conditional VAE models, active units
 - :mod:`course_lib.judge`     the fixed, versioned Fashion-MNIST classifier that judges generated images
 - :mod:`course_lib.frechet`   Fréchet distance in the judge's feature space (not Inception-FID)
+- :mod:`course_lib.priors`    priors an adversarial autoencoder can match (Gaussian, mixture, ring, swiss roll)
+- :mod:`course_lib.two_sample` maximum mean discrepancy: do codes match the prior?
+- :mod:`course_lib.adversarial` adversarial autoencoder and VAE-GAN models with their training steps
 - :mod:`course_lib.runner`    runs, publishes and exports the notebooks (``make course``)
 
 Modules are imported lazily by the notebooks (``from course_lib import data``) so that

@@ -35,6 +35,14 @@ def _good():
             "cvae_class_accuracy": 0.93,
             "beta_sweep": {str(b): {"rate": 40 / b, "distortion": 200 + 10 * b} for b in (0.5, 1, 2, 4, 8)},
         }),
+        _result("07_adversarial_autoencoders", {
+            "aae_prior_match": {p: {"codes_vs_prior": 5e-4, "prior_vs_prior": 4e-4, "ratio": 1.25, "n": 2000}
+                                for p in ("gaussian", "mixture", "swiss_roll")},
+            "vaegan_frechet": 40.0,
+            "vae_frechet": 55.0,
+            "train_seconds": 600.0,
+            "train_seconds_by_family": {"AAE": 250.0, "VAE-GAN": 280.0, "VAE": 40.0},
+        }),
     ]
 
 
@@ -54,6 +62,9 @@ def test_each_missed_target_fails():
     bad[4]["metrics"]["vae_test_nll_iw"]["value"]["k"] = 100  # a looser bound does not count
     bad[5]["metrics"]["cvae_class_accuracy"]["value"] = 0.89
     bad[5]["metrics"]["beta_sweep"]["value"]["8"]["distortion"] = 230.0  # not monotone
+    bad[6]["metrics"]["aae_prior_match"]["value"]["mixture"]["ratio"] = 2.5
+    bad[6]["metrics"]["vaegan_frechet"]["value"] = 55.0  # a tie is not "lower"
+    bad[6]["metrics"]["train_seconds_by_family"]["value"]["VAE-GAN"] = 301.0
     failed = {name for name, ok, _ in check_targets.check(bad) if not ok}
     assert failed == {
         "01_mlp_autoencoder: non-linear AE <= 0.9 x PCA at k=32",
@@ -66,6 +77,9 @@ def test_each_missed_target_fails():
         "05_variational_autoencoder: VAE test NLL <= 231 nats (IW, k=1000)",
         "06_beta_and_conditional_vae: CVAE class accuracy >= 0.90",
         "06_beta_and_conditional_vae: beta sweep: >= 5 values, rate down and distortion up",
+        "07_adversarial_autoencoders: AAE codes match the mixture prior (MMD ratio <= 2)",
+        "07_adversarial_autoencoders: VAE-GAN Fréchet distance below the VAE's",
+        "07_adversarial_autoencoders: workshop time, VAE-GAN",
     }
 
 

@@ -1,0 +1,137 @@
+"""Benchmark notebook 07's generative models on full Fashion-MNIST: sample quality and speed.
+
+Trains one model family (a VAE, an adversarial autoencoder or a VAE-GAN) with the given
+budget and prints one JSON line: training seconds, seconds per epoch, test reconstruction
+MSE, the Fréchet distance between 10,000 samples and the 10,000 test images in the fixed
+judge's features (not Inception-FID), and for AAEs the MMD prior match of the test codes.
+Run from the repository root::
+
+    python scripts/bench_adversarial.py --model vaegan --epochs 20
+    python scripts/bench_adversarial.py --model aae --prior mixture --latent 2 --epochs 10
+    python scripts/bench_adversarial.py --model vae --epochs 20 --latent 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(t) for t in text.split(",") if t.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", choices=("vae", "aae", "vaegan"), required=True)
+    p.add_argument("--prior", default="gaussian", help="AAE prior: gaussian, mixture, ring, swiss_roll")
+    p.add_argument("--latent", type=int, default=16)
+    p.add_argument("--enc-hidden", type=_ints, default=(512, 256))
+    p.add_argument("--dec-hidden", type=_ints, default=(256, 512))
+    p.add_argument("--disc-hidden", type=_ints, default=(256, 256), help="AAE code discriminator")
+    p.add_argument("--disc-filters", type=_ints, default=(32, 64), help="VAE-GAN image discriminator")
+    p.add_argument("--disc-features", type=int, default=128)
+    p.add_argument("--disc-kernel", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--adv-lr", type=float, default=2e-4, help="AAE adversarial / VAE-GAN discriminator lr")
+    p.add_argument("--gen-lr", type=float, help="AAE encoder-as-generator lr (default: --adv-lr)")
+    p.add_argument("--beta", type=float, default=1.0)
+    p.add_argument("--pixel-weight", type=float, default=1.0)
+    p.add_argument("--feature-weight", type=float, default=1.0)
+    p.add_argument("--adversarial-weight", type=float, default=1.0)
+    p.add_argument("--supervised", action="store_true", help="AAE: give the decoder the label")
+    p.add_argument("--no-decay", action="store_true", help="AAE: constant learning rates")
+    p.add_argument("--train-size", type=int)
+    p.add_argument("--n-samples", type=int, default=10000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--save", help="save the trained model to this .keras path")
+    p.add_argument("--verbose", type=int, default=0)
+    args = p.parse_args(argv)
+
+    import numpy as np
+
+    from course_lib import (
+        adversarial,
+        data,
+        doctor,
+        frechet,
+        judge,
+        metrics,
+        models,
+        priors,
+        two_sample,
+        vae,
+    )
+    from course_lib.training import EpochTimer
+
+    doctor.setup(seed=args.seed)
+    splits = data.prepare_splits(data.load_fashion_mnist(), train_size=args.train_size)
+    x_tr, y_tr, x_test = splits.x_train, splits.y_train, splits.x_test
+    timer = EpochTimer()
+    t0 = time.perf_counter()
+    out: dict = {"model": args.model, "args": {k: v for k, v in vars(args).items() if k not in ("save", "verbose")}}
+    prior = None
+    if args.model == "vae":
+        model = vae.VAE(vae.gaussian_mlp_encoder((28, 28), args.latent, args.enc_hidden),
+                        vae.logit_mlp_decoder(args.latent, (28, 28), args.dec_hidden), beta=args.beta, seed=args.seed)
+        vae.fit_vae(model, x_tr, epochs=args.epochs, batch_size=args.batch_size, peak_lr=args.lr,
+                    callbacks=[timer], verbose=args.verbose)
+        samples = model.sample(args.n_samples, seed=1)
+        rec = model.reconstruct(x_test)
+    elif args.model == "aae":
+        prior = priors.make_prior(args.prior, dim=args.latent)
+        n_classes = 10 if args.supervised else 0
+        dec = (vae.conditional_logit_decoder(args.latent, 10, (28, 28), args.dec_hidden) if n_classes
+               else vae.logit_mlp_decoder(args.latent, (28, 28), args.dec_hidden))
+        model = adversarial.AdversarialAutoencoder(
+            models.mlp_encoder((28, 28), args.latent, args.enc_hidden), dec,
+            adversarial.mlp_discriminator(args.latent, args.disc_hidden), n_classes=n_classes)
+        adversarial.fit_aae(model, x_tr, prior, y_tr if n_classes else None, epochs=args.epochs,
+                            batch_size=args.batch_size, ae_lr=args.lr, adversarial_lr=args.adv_lr,
+                            generator_lr=args.gen_lr, decay=not args.no_decay, seed=args.seed, callbacks=[timer], verbose=args.verbose)
+        labels = np.arange(args.n_samples) % 10 if n_classes else None
+        samples = model.sample(prior, args.n_samples, y=labels, seed=1)
+        rec = model.reconstruct(x_test, splits.y_test if n_classes else None)
+        codes = model.encode(x_test)
+        for n in (2000, 10000):
+            t = time.perf_counter()
+            out[f"prior_match_{n}"] = two_sample.prior_match(codes, prior.sample, n=n, seed=0)
+            out[f"prior_match_{n}"]["seconds"] = round(time.perf_counter() - t, 1)
+    else:
+        model = adversarial.VAEGAN(
+            vae.gaussian_mlp_encoder((28, 28), args.latent, args.enc_hidden),
+            vae.logit_mlp_decoder(args.latent, (28, 28), args.dec_hidden),
+            adversarial.conv_image_discriminator((28, 28), args.disc_filters, args.disc_features,
+                                                 kernel_size=args.disc_kernel),
+            beta=args.beta, pixel_weight=args.pixel_weight, feature_weight=args.feature_weight,
+            adversarial_weight=args.adversarial_weight, seed=args.seed)
+        adversarial.fit_vaegan(model, x_tr, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                               d_lr=args.adv_lr, callbacks=[timer], verbose=args.verbose)
+        samples = model.sample(args.n_samples, seed=1)
+        rec = model.reconstruct(x_test)
+    train_seconds = time.perf_counter() - t0
+    j = judge.load_judge()
+    out.update(
+        train_seconds=round(train_seconds, 1),
+        seconds_per_epoch=round(timer.seconds_per_epoch, 2),
+        test_mse=round(float(metrics.mse(x_test, rec)), 5),
+        frechet=round(frechet.frechet_distance_images(j, x_test[: args.n_samples], samples), 2),
+        history_last={k: round(float(v[-1]), 4) for k, v in model.history.history.items()},
+    )
+    if args.save:
+        model.save(args.save)
+    print(json.dumps(out, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
