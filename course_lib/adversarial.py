@@ -137,6 +137,11 @@ def _bce_with_logits(target: float, logits):
     return ops.mean(ops.softplus(logits) - target * logits)
 
 
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-l))`` without overflow warnings for very negative logits."""
+    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+
+
 def _wrap_for_mixed_precision(model: keras.Model, optimizer) -> keras.optimizers.Optimizer:
     optimizer = keras.optimizers.get(optimizer)
     if model.dtype_policy.name == "mixed_float16" and not isinstance(
@@ -191,6 +196,11 @@ class _PriorBatches(keras.utils.PyDataset):
 class AdversarialAutoencoder(keras.Model):
     """Encoder ``x -> z``, decoder ``z [, one_hot(y)] -> logits``, discriminator ``z -> logit``.
 
+    The encoder is deterministic (one output, ``z``) or a Gaussian posterior (two outputs,
+    ``(mean, log_var)``, sampled with the reparameterisation trick, Makhzani et al.'s
+    "Gaussian posterior" variant): its noise smooths the cloud of codes, which makes a
+    smooth prior such as N(0, I) easier to match.
+
     Train with :func:`fit_aae`, which feeds ``(x, [y,] z_prior)`` batches. Metrics per phase:
     ``reconstruction`` (binary cross-entropy per image, nats) and ``mse``; ``d_loss``
     (discriminator cross-entropy, ``2 log 2 = 1.386`` when it cannot tell codes from prior
@@ -205,12 +215,16 @@ class AdversarialAutoencoder(keras.Model):
         discriminator: keras.Model,
         *,
         n_classes: int = 0,
+        seed: int | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        latent = int(encoder.outputs[0].shape[-1]) if len(encoder.outputs) == 1 else None
-        if latent is None:
-            raise ValueError("The AAE's encoder must output one tensor, the code z (use models.mlp_encoder).")
+        if len(encoder.outputs) not in (1, 2):
+            raise ValueError(
+                "The AAE's encoder must output the code z (deterministic: models.mlp_encoder) or "
+                "(mean, log_var) of a Gaussian posterior (vae.gaussian_mlp_encoder)."
+            )
+        latent = int(encoder.outputs[0].shape[-1])
         n_dec = len(decoder.inputs)
         if n_dec != (2 if n_classes else 1):
             raise ValueError(
@@ -229,6 +243,9 @@ class AdversarialAutoencoder(keras.Model):
         self.decoder = decoder
         self.discriminator = discriminator
         self.n_classes = int(n_classes)
+        self.stochastic = len(encoder.outputs) == 2
+        self.seed = seed
+        self.sampling = Sampling(seed=seed, name="sampling")
         self.built = True  # the three parts are built functional models
         self.trackers = {
             name: keras.metrics.Mean(name=name)
@@ -252,9 +269,16 @@ class AdversarialAutoencoder(keras.Model):
             return z
         return [z, ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), self.n_classes)]
 
+    def _code(self, x, training):
+        """The code of ``x``: the encoder's output, or a sample of its Gaussian posterior."""
+        if not self.stochastic:
+            return self.encoder(x, training=training)
+        mean, log_var = self.encoder(x, training=training)
+        return self.sampling([mean, log_var])
+
     def call(self, inputs, training=None):
         x, y = (inputs[0], inputs[1]) if self.n_classes else (inputs, None)
-        z = self.encoder(x, training=training)
+        z = self._code(x, training=training)
         return {"z": z, "logits": self.decoder(self._decoder_inputs(z, y), training=training)}
 
     def compile(self, ae_optimizer="adam", d_optimizer="adam", g_optimizer="adam", **kwargs) -> None:
@@ -288,13 +312,13 @@ class AdversarialAutoencoder(keras.Model):
         ae_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
         # phase 1: reconstruction (encoder + decoder)
         with tf.GradientTape() as tape:
-            z = self.encoder(x, training=True)
+            z = self._code(x, training=True)
             logits = self.decoder(self._decoder_inputs(z, y), training=True)
             rec, mse = self._reconstruction(x, logits)
             scaled = self.ae_optimizer.scale_loss(rec)
         _apply(tape, self.ae_optimizer, scaled, ae_vars)
         # phase 2: the discriminator learns prior samples -> 1, codes -> 0
-        z = ops.stop_gradient(self.encoder(x, training=True))
+        z = ops.stop_gradient(self._code(x, training=True))
         with tf.GradientTape() as tape:
             d_prior = self.discriminator(z_prior, training=True)
             d_code = self.discriminator(z, training=True)
@@ -306,7 +330,7 @@ class AdversarialAutoencoder(keras.Model):
         )
         # phase 3: the encoder (as generator) learns to make D call its codes prior samples
         with tf.GradientTape() as tape:
-            g_loss = _bce_with_logits(1.0, self.discriminator(self.encoder(x, training=True), training=True))
+            g_loss = _bce_with_logits(1.0, self.discriminator(self._code(x, training=True), training=True))
             scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(tape, self.g_optimizer, scaled, self.encoder.trainable_variables)
         for name, value in (("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
@@ -316,7 +340,7 @@ class AdversarialAutoencoder(keras.Model):
 
     def test_step(self, data):
         x, y, z_prior = self._unpack(data)
-        z = self.encoder(x, training=False)
+        z = self._code(x, training=False)
         rec, mse = self._reconstruction(x, self.decoder(self._decoder_inputs(z, y), training=False))
         d_prior = self.discriminator(z_prior, training=False)
         d_code = self.discriminator(z, training=False)
@@ -340,13 +364,26 @@ class AdversarialAutoencoder(keras.Model):
             raise ValueError(f"{what}: labels must be in 0..{self.n_classes - 1}, got {y.min()}..{y.max()}.")
         return y.astype(np.int32)
 
-    def encode(self, x, batch_size: int = 1024) -> np.ndarray:
-        """The codes ``z = f(x)`` as a NumPy array."""
+    def encode(self, x, batch_size: int = 1024, *, sample: bool = False, seed: int = 0) -> np.ndarray:
+        """The codes of ``x`` as a NumPy array.
+
+        For a Gaussian-posterior encoder: the posterior means, or with ``sample=True`` one
+        draw ``z ~ q(z|x)`` per image -- the codes the discriminator saw in training, which
+        are what must match the prior. A deterministic encoder ignores ``sample``.
+        """
         _check_input(x, self.image_shape, "encode")
-        return np.concatenate(
-            [ops.convert_to_numpy(self.encoder(x[i : i + batch_size], training=False)).astype(np.float32)
-             for i in range(0, len(x), batch_size)]
-        )
+        rng = np.random.default_rng(seed)
+        parts = []
+        for i in range(0, len(x), batch_size):
+            out = self.encoder(x[i : i + batch_size], training=False)
+            if not self.stochastic:
+                parts.append(ops.convert_to_numpy(out).astype(np.float32))
+                continue
+            mean, log_var = (ops.convert_to_numpy(t).astype(np.float32) for t in out)
+            if sample:
+                mean = mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape).astype(np.float32)
+            parts.append(mean)
+        return np.concatenate(parts)
 
     def decode(self, z, y=None, batch_size: int = 1024) -> np.ndarray:
         """Images ``sigmoid(logits)`` for codes ``z`` (and labels ``y``, an int or one per code)."""
@@ -363,7 +400,7 @@ class AdversarialAutoencoder(keras.Model):
             yb = None if y is None else ops.convert_to_tensor(y[i : i + batch_size])
             logits = self.decoder(self._decoder_inputs(ops.convert_to_tensor(z[i : i + batch_size]), yb), training=False)
             out.append(ops.convert_to_numpy(ops.cast(logits, "float32")))
-        return 1.0 / (1.0 + np.exp(-np.concatenate(out)))
+        return _sigmoid(np.concatenate(out))
 
     def reconstruct(self, x, y=None, batch_size: int = 1024) -> np.ndarray:
         return self.decode(self.encode(x, batch_size), y, batch_size)
@@ -382,6 +419,7 @@ class AdversarialAutoencoder(keras.Model):
             decoder=keras.saving.serialize_keras_object(self.decoder),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             n_classes=self.n_classes,
+            seed=self.seed,
         )
         return config
 
@@ -616,7 +654,7 @@ class VAEGAN(keras.Model):
             [ops.convert_to_numpy(ops.cast(self.decoder(z[i : i + batch_size], training=False), "float32"))
              for i in range(0, len(z), batch_size)]
         )
-        return 1.0 / (1.0 + np.exp(-logits))
+        return _sigmoid(logits)
 
     def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
         return self.decode(self.encode(x, batch_size)[0], batch_size)

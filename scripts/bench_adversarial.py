@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--adversarial-weight", type=float, default=1.0)
     p.add_argument("--supervised", action="store_true", help="AAE: give the decoder the label")
     p.add_argument("--no-decay", action="store_true", help="AAE: constant learning rates")
+    p.add_argument("--stochastic", action="store_true", help="AAE: Gaussian-posterior encoder")
     p.add_argument("--train-size", type=int)
     p.add_argument("--n-samples", type=int, default=10000)
     p.add_argument("--seed", type=int, default=42)
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         dec = (vae.conditional_logit_decoder(args.latent, 10, (28, 28), args.dec_hidden) if n_classes
                else vae.logit_mlp_decoder(args.latent, (28, 28), args.dec_hidden))
         model = adversarial.AdversarialAutoencoder(
-            models.mlp_encoder((28, 28), args.latent, args.enc_hidden), dec,
+            (vae.gaussian_mlp_encoder if args.stochastic else models.mlp_encoder)((28, 28), args.latent, args.enc_hidden),
+            dec,
             adversarial.mlp_discriminator(args.latent, args.disc_hidden), n_classes=n_classes)
         adversarial.fit_aae(model, x_tr, prior, y_tr if n_classes else None, epochs=args.epochs,
                             batch_size=args.batch_size, ae_lr=args.lr, adversarial_lr=args.adv_lr,
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         labels = np.arange(args.n_samples) % 10 if n_classes else None
         samples = model.sample(prior, args.n_samples, y=labels, seed=1)
         rec = model.reconstruct(x_test, splits.y_test if n_classes else None)
-        codes = model.encode(x_test)
+        codes = model.encode(x_test, sample=True)
         for n in (2000, 10000):
             t = time.perf_counter()
             out[f"prior_match_{n}"] = two_sample.prior_match(codes, prior.sample, n=n, seed=0)
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         frechet=round(frechet.frechet_distance_images(j, x_test[: args.n_samples], samples), 2),
         history_last={k: round(float(v[-1]), 4) for k, v in model.history.history.items()},
     )
+    if args.model == "aae" and args.supervised:
+        out["class_accuracy"] = round(judge.class_accuracy(j, samples, labels), 4)
     if args.save:
         model.save(args.save)
     print(json.dumps(out, default=float))
