@@ -165,30 +165,6 @@ def _check_binary_target_range(x: np.ndarray, what: str) -> None:
         )
 
 
-class _PriorBatches(keras.utils.PyDataset):
-    """Batches ``(x, [y,] z_prior)`` with *fresh* prior samples every epoch."""
-
-    def __init__(self, arrays, prior, batch_size: int, seed: int) -> None:
-        super().__init__()
-        self.arrays = arrays
-        self.prior = prior
-        self.batch_size = batch_size
-        self.n = len(arrays[0])
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return -(-self.n // self.batch_size)
-
-    def on_epoch_end(self) -> None:
-        self.order = self.rng.permutation(self.n)
-        self.z = np.asarray(self.prior.sample(self.n, seed=int(self.rng.integers(2**31))), np.float32)
-
-    def __getitem__(self, i: int):
-        idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-        return ((*(a[idx] for a in self.arrays), self.z[i * self.batch_size : (i + 1) * self.batch_size]),)
-
-
 # ---------------------------------------------------------------------- adversarial autoencoder
 
 
@@ -317,8 +293,9 @@ class AdversarialAutoencoder(keras.Model):
             rec, mse = self._reconstruction(x, logits)
             scaled = self.ae_optimizer.scale_loss(rec)
         _apply(tape, self.ae_optimizer, scaled, ae_vars)
-        # phase 2: the discriminator learns prior samples -> 1, codes -> 0
-        z = ops.stop_gradient(self._code(x, training=True))
+        # phase 2: the discriminator learns prior samples -> 1, codes -> 0 (the codes of
+        # phase 1, as constants: this phase must not move the encoder)
+        z = ops.stop_gradient(z)
         with tf.GradientTape() as tape:
             d_prior = self.discriminator(z_prior, training=True)
             d_code = self.discriminator(z, training=True)
@@ -454,9 +431,9 @@ def fit_aae(
     strengths set by their *learning rates*, not by the sizes of their losses: a smaller
     ``generator_lr`` favours reconstruction, a larger one the match with the prior.
 
-    Each epoch draws ``len(x)`` fresh samples from ``prior`` (any object with
-    ``sample(n, seed)`` and ``dim``, e.g. from :mod:`course_lib.priors`) for the
-    discriminator. The adversarial optimisers use ``beta_1 = 0.5``, the usual GAN setting:
+    ``prior`` is any object with ``sample(n, seed)`` and ``dim`` (e.g. from
+    :mod:`course_lib.priors`); the discriminator sees ``len(x)`` of its samples, in new
+    batches every epoch. The adversarial optimisers use ``beta_1 = 0.5``, the usual GAN setting:
     less momentum lets the two players react to each other. With ``decay`` every learning
     rate falls along a cosine to 0 by the last step: a game played with ever smaller steps
     settles closer to its equilibrium instead of circling it. Returns the Keras ``History``.
@@ -488,17 +465,26 @@ def fit_aae(
         arrays.append(model._labels(y, len(x), what))
     elif y is not None:
         raise ValueError(f"{what}: labels given to an unsupervised AAE; build it with n_classes=10 to use them.")
-    batches = _PriorBatches(arrays, prior, batch_size, seed)
+    # One prior sample per training image, drawn once. fit() reshuffles the rows every
+    # epoch, so each batch pairs images with prior samples it has not been paired with
+    # before; the samples are independent of the images, so the pairing carries nothing.
+    # (Arrays, not a Python generator: the whole input pipeline then runs inside TF.)
+    z_prior = np.asarray(prior.sample(len(x), seed=seed), np.float32)
+    if z_prior.shape != (len(x), model.latent_dim):
+        raise ValueError(f"{what}: prior.sample({len(x)}) returned shape {z_prior.shape}, "
+                         f"expected ({len(x)}, {model.latent_dim}).")
+    steps = -(-len(x) // batch_size)
 
     def rate(lr):
-        return warmup_cosine(len(batches), epochs, lr, 0.0) if decay else lr
+        return warmup_cosine(steps, epochs, lr, 0.0) if decay else lr
 
     model.compile(
         ae_optimizer=keras.optimizers.Adam(rate(ae_lr)),
         d_optimizer=keras.optimizers.Adam(rate(adversarial_lr), beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(rate(generator_lr), beta_1=0.5),
     )
-    return model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    return model.fit(tuple(arrays) + (z_prior,), batch_size=batch_size, epochs=epochs, shuffle=True,
+                     callbacks=callbacks, verbose=verbose)
 
 
 # ---------------------------------------------------------------------- VAE-GAN

@@ -83,8 +83,6 @@ def test_aae_checks_its_parts():
         adv.AdversarialAutoencoder(enc, vae.conditional_logit_decoder(2, 10, (28, 28), (8,)), adv.mlp_discriminator(2))
     with pytest.raises(ValueError, match="dimensions"):
         adv.AdversarialAutoencoder(enc, vae.logit_mlp_decoder(3, (28, 28), (8,)), adv.mlp_discriminator(2))
-    with pytest.raises(ValueError, match="one tensor"):
-        adv.AdversarialAutoencoder(vae.gaussian_mlp_encoder((28, 28), 2, (8,)), vae.logit_mlp_decoder(2), adv.mlp_discriminator(2))
     with pytest.raises(ValueError, match="logit, features"):
         adv.VAEGAN(vae.gaussian_mlp_encoder((28, 28), 2, (8,)), vae.logit_mlp_decoder(2), adv.mlp_discriminator(784))
 
@@ -155,15 +153,15 @@ def test_fit_aae_trains_and_checks_inputs():
         adv.fit_aae(models.mlp_autoencoder(), x, prior, epochs=1, verbose=0)
 
 
-def test_fit_aae_draws_fresh_prior_samples_every_epoch():
-    prior = priors.make_prior("gaussian", dim=LATENT)
-    batches = adv._PriorBatches([_images(10)], prior, 4, seed=0)
-    assert len(batches) == 3
-    (x0, z0), = batches[0]
-    assert x0.shape == (4, 28, 28) and z0.shape == (4, LATENT)
-    first = batches.z.copy()
-    batches.on_epoch_end()
-    assert not np.allclose(first, batches.z)
+def test_fit_aae_rejects_a_prior_that_returns_the_wrong_shape():
+    class Broken:
+        dim = LATENT
+
+        def sample(self, n, seed=None):
+            return np.zeros((n, LATENT + 1), np.float32)
+
+    with pytest.raises(ValueError, match="returned shape"):
+        adv.fit_aae(_aae(), _images(16), Broken(), epochs=1, verbose=0)
 
 
 # ---------------------------------------------------------------------- VAE-GAN
@@ -272,3 +270,30 @@ def test_mixed_precision_skips_overflowing_steps_and_lowers_the_scale(mixed_prec
     model.train_on_batch((_images(16), prior.sample(16, seed=0)), return_dict=True)
     assert _changed(before, model.decoder)
     assert float(good.dynamic_scale) == 2.0**10
+
+
+def test_gaussian_posterior_encoder_samples_codes():
+    model = adv.AdversarialAutoencoder(
+        vae.gaussian_mlp_encoder((28, 28), LATENT, (16,)), vae.logit_mlp_decoder(LATENT, (28, 28), (16,)),
+        adv.mlp_discriminator(LATENT, (8,)), seed=3,
+    )
+    assert model.stochastic
+    x = _images(20)
+    adv.fit_aae(model, x, priors.make_prior("gaussian", dim=LATENT), epochs=1, batch_size=10, verbose=0)
+    mean = model.encode(x)
+    drawn = model.encode(x, sample=True, seed=0)
+    assert drawn.shape == mean.shape and not np.allclose(drawn, mean)
+    np.testing.assert_array_equal(drawn, model.encode(x, sample=True, seed=0))
+    deterministic = _aae()
+    np.testing.assert_array_equal(deterministic.encode(x, sample=True), deterministic.encode(x))
+    inp = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inp)
+    three_heads = keras.Model(inp, [keras.layers.Dense(LATENT)(flat) for _ in range(3)])
+    with pytest.raises(ValueError, match="Gaussian posterior"):
+        adv.AdversarialAutoencoder(three_heads, vae.logit_mlp_decoder(LATENT), adv.mlp_discriminator(LATENT))
+
+
+def test_decoded_images_are_finite_probabilities_for_extreme_codes():
+    model = _aae()
+    images = model.decode(np.full((3, LATENT), 1e4, np.float32))
+    assert np.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
