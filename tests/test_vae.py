@@ -215,3 +215,92 @@ def test_conditional_vae_label_errors(grey):
         model.encode(grey[:5], np.zeros(4, int))
     with pytest.raises(ValueError, match="one-hot label"):
         vae.ConditionalVAE(vae.gaussian_mlp_encoder((6, 6), 4, (8,)), vae.logit_mlp_decoder(4, (6, 6), (8,)))
+
+
+# ---------------------------------------------------------------------- conditional conv builders
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "upsample"])
+@pytest.mark.parametrize("label_planes", [False, True])
+def test_conditional_conv_decoder_output_shape(upsample, label_planes):
+    dec = vae.conditional_conv_decoder(4, 3, (8, 8), (8, 4), upsample=upsample, label_planes=label_planes)
+    out = _np(dec([np.zeros((5, 4), np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1]]]))
+    assert out.shape == (5, 8, 8)
+    dec3 = vae.conditional_conv_decoder(4, 3, (8, 8, 1), (4,), upsample=upsample, label_planes=label_planes)
+    assert dec3.output_shape == (None, 8, 8, 1)
+    # logits_layer="transpose": the logits layer doubles the resolution itself (2x2 -> 4x4 -> 8x8)
+    dect = vae.conditional_conv_decoder(4, 3, (8, 8), (4,), upsample=upsample, logits_layer="transpose",
+                                        label_planes=label_planes)
+    assert dect.get_layer("to_feature_map").output.shape[1:] == (2, 2, 4)
+    assert _np(dect([np.zeros((2, 4), np.float32), np.eye(3, dtype=np.float32)[:2]])).shape == (2, 8, 8)
+
+
+@pytest.mark.parametrize("label_planes", [False, True])
+def test_conditional_conv_encoder_output_shapes(label_planes):
+    enc = vae.conditional_conv_encoder((8, 8), 3, 4, (4, 8), hidden=(16,), label_planes=label_planes)
+    mean, log_var = enc([np.zeros((5, 8, 8), np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1]]])
+    assert _np(mean).shape == (5, 4) and _np(log_var).shape == (5, 4)
+    assert vae.conditional_conv_encoder((8, 8, 1), 3, 4, (4,)).input_shape[0] == (None, 8, 8, 1)
+
+
+def _conv_cvae(encoder="mlp", **kwargs):
+    keras.utils.set_random_seed(0)
+    if encoder == "mlp":
+        enc = vae.conditional_mlp_encoder((8, 8), 3, 4, (16,))
+    else:
+        enc = vae.conditional_conv_encoder((8, 8), 3, 4, (4, 8))
+    dec = vae.conditional_conv_decoder(4, 3, (8, 8), (8,), logits_layer="transpose", label_planes=True)
+    return vae.ConditionalVAE(enc, dec, seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("encoder", ["mlp", "conv"])
+def test_conditional_conv_builders_train_inside_a_cvae_and_round_trip(tmp_path, encoder):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 192)
+    # class c lights up rows 2c..2c+2 of an 8x8 image
+    x = np.clip(0.2 * rng.random((192, 8, 8)) + (np.arange(8)[None, :, None] // 3 == y[:, None, None]) * 0.8,
+                0, 1).astype(np.float32)
+    model = _conv_cvae(encoder, binarize=True)
+    assert model.image_shape == (8, 8)
+    hist = vae.fit_cvae(model, x, y, epochs=4, batch_size=32, peak_lr=1e-2, verbose=0,
+                        validation_data=((x[:32] > 0.5).astype(np.float32), y[:32]))
+    assert np.all(np.isfinite(hist.history["loss"]))
+    assert hist.history["val_neg_elbo"][-1] < hist.history["val_neg_elbo"][0]
+    samples = model.sample(np.arange(6) % 3, seed=0)
+    assert samples.shape == (6, 8, 8) and samples.min() >= 0 and samples.max() <= 1
+    assert model.reconstruct(x[:4], y[:4]).shape == (4, 8, 8)
+    path = tmp_path / f"conv_cvae_{encoder}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, vae.ConditionalVAE)
+    np.testing.assert_allclose(loaded.sample(np.arange(3), seed=4), model.sample(np.arange(3), seed=4), rtol=1e-5)
+    np.testing.assert_allclose(loaded.encode(x[:4], y[:4])[0], model.encode(x[:4], y[:4])[0], rtol=1e-5, atol=1e-6)
+
+
+def test_conditional_conv_builders_reject_bad_arguments():
+    with pytest.raises(ValueError, match="latent_dim"):
+        vae.conditional_conv_decoder(0, 3, (8, 8))
+    with pytest.raises(ValueError, match="n_classes"):
+        vae.conditional_conv_decoder(4, 0, (8, 8))
+    with pytest.raises(ValueError, match="not divisible"):
+        vae.conditional_conv_decoder(4, 3, (28, 28), (64, 32, 16))
+    with pytest.raises(ValueError, match="at least one stage"):
+        vae.conditional_conv_decoder(4, 3, (8, 8), ())
+    with pytest.raises(ValueError, match="not divisible"):
+        vae.conditional_conv_decoder(4, 3, (28, 28), (64, 32), logits_layer="transpose")
+    with pytest.raises(ValueError, match="logits_layer mode"):
+        vae.conditional_conv_decoder(4, 3, (8, 8), (4,), logits_layer="dense")
+    with pytest.raises(ValueError, match="upsample mode"):
+        vae.conditional_conv_decoder(4, 3, (8, 8), (4,), upsample="bilinear")
+    with pytest.raises(ValueError, match="output_shape"):
+        vae.conditional_conv_decoder(4, 3, (784,), (4,))
+    with pytest.raises(ValueError, match="label_planes"):
+        vae.conditional_conv_decoder(4, 3, (8, 8), (4,), label_planes="yes")
+    with pytest.raises(ValueError, match="kernel_size"):
+        vae.conditional_conv_encoder((8, 8), 3, 4, (4,), kernel_size=0)
+    with pytest.raises(ValueError, match="input_shape"):
+        vae.conditional_conv_encoder((8, 8, 1, 1), 3, 4, (4,))
+    with pytest.raises(ValueError, match="hidden"):
+        vae.conditional_conv_encoder((8, 8), 3, 4, (4,), hidden=(0,))
+    with pytest.raises(ValueError, match="filters must be a sequence"):
+        vae.conditional_conv_encoder((8, 8), 3, 4, 8)
