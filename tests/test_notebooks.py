@@ -36,6 +36,8 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "05_variational_autoencoder": {"vae_test_elbo", "vae_test_nll_iw", "vae_active_units"},
     "06_beta_and_conditional_vae": {"beta_sweep", "cvae_class_accuracy", "cvae_frechet", "vae_frechet",
                                     "augmentation_acc_with", "augmentation_acc_without"},
+    "07_adversarial_autoencoders": {"aae_prior_match", "aae_frechet", "vaegan_frechet", "vae_frechet",
+                                    "aae_test_mse", "vaegan_test_mse"},
 }
 
 
