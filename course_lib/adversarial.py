@@ -67,13 +67,18 @@ def mlp_discriminator(
     hidden: Sequence[int] = (256, 256),
     *,
     n_classes: int = 0,
+    spectral_norm: bool = False,
     name: str = "code_discriminator",
 ) -> keras.Model:
     """Dense discriminator on codes: ``z -> logit`` (real = a prior sample).
 
     LeakyReLU keeps gradients alive for inputs the discriminator is sure about, which is
-    what the encoder learns from. With ``n_classes > 0`` the one-hot label is a second
-    input (for priors whose part depends on the class; not used by the course's models).
+    what the encoder learns from. ``spectral_norm=True`` wraps the hidden layers in
+    ``keras.layers.SpectralNormalization`` (Miyato et al. 2018): each weight matrix is divided
+    by its largest singular value, which bounds how steeply the discriminator's output can
+    change with ``z`` -- smoother, more informative gradients for the encoder. With
+    ``n_classes > 0`` the one-hot label is a second input (for priors whose part depends on
+    the class; not used by the course's models).
     """
     input_dim = _check_positive_int("input_dim", input_dim)
     units = _check_hidden(hidden)
@@ -85,7 +90,8 @@ def mlp_discriminator(
         inputs.append(label)
         h = keras.layers.Concatenate(name="z_and_label")([z, label])
     for i, u in enumerate(units):
-        h = keras.layers.Dense(u, name=f"dense_{i + 1}")(h)
+        dense = keras.layers.Dense(u, name=f"dense_{i + 1}")
+        h = (keras.layers.SpectralNormalization(dense, name=f"sn_dense_{i + 1}") if spectral_norm else dense)(h)
         h = keras.layers.LeakyReLU(0.2, name=f"leaky_{i + 1}")(h)
     logit = keras.layers.Dense(1, dtype="float32", name="logit")(h)
     return keras.Model(inputs if n_classes else z, logit, name=name)

@@ -56,6 +56,9 @@ def test_discriminator_shapes():
     img = adv.conv_image_discriminator((28, 28), (4, 8), 16)
     logit, feats = img(np.zeros((5, 28, 28), np.float32))
     assert logit.shape == (5, 1) and feats.shape == (5, 16)
+    sn = adv.mlp_discriminator(3, (8,), spectral_norm=True)
+    assert sn(np.zeros((5, 3), np.float32)).shape == (5, 1)
+    assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in sn.layers)
     with_channel = adv.conv_image_discriminator((28, 28, 1), (4,), 8, kernel_size=3)
     assert with_channel(np.zeros((2, 28, 28, 1), np.float32))[0].shape == (2, 1)
 
