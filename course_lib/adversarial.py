@@ -44,8 +44,15 @@ import numpy as np
 from keras import ops
 
 from . import likelihoods
-from .models import _check_filters, _check_hidden, _check_input, _check_positive_int, _check_shape
-from .vae import Sampling, _check_nonneg
+from .models import (
+    _check_filters,
+    _check_hidden,
+    _check_input,
+    _check_positive_int,
+    _check_shape,
+    run_batched,
+)
+from .vae import Sampling, _check_nonneg, check_labels
 
 
 def _tf():
@@ -66,7 +73,6 @@ def mlp_discriminator(
     input_dim: int,
     hidden: Sequence[int] = (256, 256),
     *,
-    n_classes: int = 0,
     spectral_norm: bool = False,
     name: str = "code_discriminator",
 ) -> keras.Model:
@@ -76,25 +82,18 @@ def mlp_discriminator(
     what the encoder learns from. ``spectral_norm=True`` wraps the hidden layers in
     ``keras.layers.SpectralNormalization`` (Miyato et al. 2018): each weight matrix is divided
     by its largest singular value, which bounds how steeply the discriminator's output can
-    change with ``z`` -- smoother, more informative gradients for the encoder. With
-    ``n_classes > 0`` the one-hot label is a second input (for priors whose part depends on
-    the class; not used by the course's models).
+    change with ``z`` -- smoother, more informative gradients for the encoder.
     """
     input_dim = _check_positive_int("input_dim", input_dim)
     units = _check_hidden(hidden)
     z = keras.Input(shape=(input_dim,), name="z")
-    inputs = [z]
     h = z
-    if n_classes:
-        label = keras.Input(shape=(_check_positive_int("n_classes", n_classes),), name="label_one_hot")
-        inputs.append(label)
-        h = keras.layers.Concatenate(name="z_and_label")([z, label])
     for i, u in enumerate(units):
         dense = keras.layers.Dense(u, name=f"dense_{i + 1}")
         h = (keras.layers.SpectralNormalization(dense, name=f"sn_dense_{i + 1}") if spectral_norm else dense)(h)
         h = keras.layers.LeakyReLU(0.2, name=f"leaky_{i + 1}")(h)
     logit = keras.layers.Dense(1, dtype="float32", name="logit")(h)
-    return keras.Model(inputs if n_classes else z, logit, name=name)
+    return keras.Model(z, logit, name=name)
 
 
 def conv_image_discriminator(
@@ -163,12 +162,41 @@ def _apply(tape, optimizer, scaled_loss, variables) -> None:
     optimizer.apply(grads, variables)
 
 
-def _check_binary_target_range(x: np.ndarray, what: str) -> None:
-    if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1 or not np.isfinite(x).all()):
+def _check_fit_images(model, x, what: str) -> np.ndarray:
+    """Training images for ``model``: float32, the model's shape, not empty, finite, in [0, 1]."""
+    x = np.asarray(x, np.float32)
+    _check_input(x, model.image_shape, what)
+    if len(x) == 0:
+        raise ValueError(f"{what}: x is empty (0 examples).")
+    if np.nanmin(x) < 0 or np.nanmax(x) > 1 or not np.isfinite(x).all():
         raise ValueError(
             f"{what}: images must be finite intensities in [0, 1] (got {np.nanmin(x):g}.."
             f"{np.nanmax(x):g}); use data.to_float on uint8 images."
         )
+    return x
+
+
+def _d_accuracy(d_prior, d_code):
+    """Fraction of prior samples called real (logit > 0) and codes called fake, together."""
+    return ops.mean(ops.concatenate([
+        ops.cast(ops.reshape(d_prior, (-1,)) > 0, "float32"),
+        ops.cast(ops.reshape(d_code, (-1,)) <= 0, "float32"),
+    ]))
+
+
+_PARTS = ("encoder", "decoder", "discriminator")
+
+
+def _parts_config(model: keras.Model) -> dict:
+    """The three networks of an adversarial model, serialised for ``get_config``."""
+    return {k: keras.saving.serialize_keras_object(getattr(model, k)) for k in _PARTS}
+
+
+def _from_parts_config(cls, config: dict):
+    """Rebuild ``cls(encoder, decoder, discriminator, **rest)`` from ``get_config`` output."""
+    config = dict(config)
+    parts = [keras.saving.deserialize_keras_object(config.pop(k)) for k in _PARTS]
+    return cls(*parts, **config)
 
 
 # ---------------------------------------------------------------------- adversarial autoencoder
@@ -308,16 +336,13 @@ class AdversarialAutoencoder(keras.Model):
             d_loss = _bce_with_logits(1.0, d_prior) + _bce_with_logits(0.0, d_code)
             scaled = self.d_optimizer.scale_loss(d_loss)
         _apply(tape, self.d_optimizer, scaled, self.discriminator.trainable_variables)
-        correct = ops.concatenate(
-            [ops.cast(ops.reshape(d_prior, (-1,)) > 0, "float32"), ops.cast(ops.reshape(d_code, (-1,)) <= 0, "float32")]
-        )
         # phase 3: the encoder (as generator) learns to make D call its codes prior samples
         with tf.GradientTape() as tape:
             g_loss = _bce_with_logits(1.0, self.discriminator(self._code(x, training=True), training=True))
             scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(tape, self.g_optimizer, scaled, self.encoder.trainable_variables)
         for name, value in (("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
-                            ("d_accuracy", ops.mean(correct)), ("g_loss", g_loss)):
+                            ("d_accuracy", _d_accuracy(d_prior, d_code)), ("g_loss", g_loss)):
             self.trackers[name].update_state(value)
         return {name: t.result() for name, t in self.trackers.items()}
 
@@ -328,24 +353,14 @@ class AdversarialAutoencoder(keras.Model):
         d_prior = self.discriminator(z_prior, training=False)
         d_code = self.discriminator(z, training=False)
         d_loss = _bce_with_logits(1.0, d_prior) + _bce_with_logits(0.0, d_code)
-        correct = ops.concatenate(
-            [ops.cast(ops.reshape(d_prior, (-1,)) > 0, "float32"), ops.cast(ops.reshape(d_code, (-1,)) <= 0, "float32")]
-        )
         for name, value in (("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
-                            ("d_accuracy", ops.mean(correct)), ("g_loss", _bce_with_logits(1.0, d_code))):
+                            ("d_accuracy", _d_accuracy(d_prior, d_code)), ("g_loss", _bce_with_logits(1.0, d_code))):
             self.trackers[name].update_state(value)
         return {name: t.result() for name, t in self.trackers.items()}
 
     # ------------------------------------------------------------------ NumPy helpers
     def _labels(self, y, n: int, what: str) -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim == 0:
-            y = np.full(n, int(y))
-        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"{what}: labels must be {n} integers (shape ({n},)), got {y.shape} {y.dtype}.")
-        if n and (y.min() < 0 or y.max() >= self.n_classes):
-            raise ValueError(f"{what}: labels must be in 0..{self.n_classes - 1}, got {y.min()}..{y.max()}.")
-        return y.astype(np.int32)
+        return check_labels(y, n, self.n_classes, what)
 
     def encode(self, x, batch_size: int = 1024, *, sample: bool = False, seed: int = 0) -> np.ndarray:
         """The codes of ``x`` as a NumPy array.
@@ -398,9 +413,7 @@ class AdversarialAutoencoder(keras.Model):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            decoder=keras.saving.serialize_keras_object(self.decoder),
-            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            **_parts_config(self),
             n_classes=self.n_classes,
             seed=self.seed,
         )
@@ -408,9 +421,7 @@ class AdversarialAutoencoder(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict) -> AdversarialAutoencoder:
-        config = dict(config)
-        parts = {k: keras.saving.deserialize_keras_object(config.pop(k)) for k in ("encoder", "decoder", "discriminator")}
-        return cls(parts["encoder"], parts["decoder"], parts["discriminator"], **config)
+        return _from_parts_config(cls, config)
 
 
 def fit_aae(
@@ -454,11 +465,7 @@ def fit_aae(
     ae_lr = _positive_float("ae_lr", ae_lr, what)
     adversarial_lr = _positive_float("adversarial_lr", adversarial_lr, what)
     generator_lr = adversarial_lr if generator_lr is None else _positive_float("generator_lr", generator_lr, what)
-    x = np.asarray(x, np.float32)
-    _check_input(x, model.image_shape, what)
-    if len(x) == 0:
-        raise ValueError(f"{what}: x is empty (0 examples).")
-    _check_binary_target_range(x, what)
+    x = _check_fit_images(model, x, what)
     if getattr(prior, "dim", None) != model.latent_dim:
         raise ValueError(
             f"{what}: the prior has dim={getattr(prior, 'dim', None)!r} but the model's codes have "
@@ -641,12 +648,7 @@ class VAEGAN(keras.Model):
 
     def decode(self, z, batch_size: int = 1024) -> np.ndarray:
         _check_input(z, (self.latent_dim,), "decode")
-        z = np.asarray(z, np.float32)
-        logits = np.concatenate(
-            [ops.convert_to_numpy(ops.cast(self.decoder(z[i : i + batch_size], training=False), "float32"))
-             for i in range(0, len(z), batch_size)]
-        )
-        return _sigmoid(logits)
+        return _sigmoid(run_batched(self.decoder, np.asarray(z, np.float32), batch_size).astype(np.float32))
 
     def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
         return self.decode(self.encode(x, batch_size)[0], batch_size)
@@ -658,9 +660,7 @@ class VAEGAN(keras.Model):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
-            encoder=keras.saving.serialize_keras_object(self.encoder),
-            decoder=keras.saving.serialize_keras_object(self.decoder),
-            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            **_parts_config(self),
             beta=self.beta, pixel_weight=self.pixel_weight, feature_weight=self.feature_weight,
             adversarial_weight=self.adversarial_weight, seed=self.seed,
         )
@@ -668,9 +668,7 @@ class VAEGAN(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict) -> VAEGAN:
-        config = dict(config)
-        parts = {k: keras.saving.deserialize_keras_object(config.pop(k)) for k in ("encoder", "decoder", "discriminator")}
-        return cls(parts["encoder"], parts["decoder"], parts["discriminator"], **config)
+        return _from_parts_config(cls, config)
 
 
 def fit_vaegan(
@@ -694,11 +692,7 @@ def fit_vaegan(
     batch_size = _positive_int("batch_size", batch_size, what)
     lr = _positive_float("lr", lr, what)
     d_lr = lr if d_lr is None else _positive_float("d_lr", d_lr, what)
-    x = np.asarray(x, np.float32)
-    _check_input(x, model.image_shape, what)
-    if len(x) == 0:
-        raise ValueError(f"{what}: x is empty (0 examples).")
-    _check_binary_target_range(x, what)
+    x = _check_fit_images(model, x, what)
     model.compile(
         encoder_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
         decoder_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),

@@ -399,6 +399,18 @@ def fit_vae(
 # ---------------------------------------------------------------------- conditional VAE
 
 
+def check_labels(y, n: int, n_classes: int, what: str) -> np.ndarray:
+    """``n`` integer class labels in ``0..n_classes-1`` (an int is repeated ``n`` times), as int32."""
+    y = np.asarray(y)
+    if y.ndim == 0:
+        y = np.full(n, int(y))
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{what}: labels must be {n} integers (shape ({n},)), got {y.shape} {y.dtype}.")
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{what}: labels must be in 0..{n_classes - 1}, got {y.min()}..{y.max()}.")
+    return y.astype(np.int32)
+
+
 def conditional_mlp_encoder(
     input_shape: Sequence[int] = (28, 28),
     n_classes: int = 10,
@@ -493,14 +505,7 @@ class ConditionalVAE(VAE):
         return {"x": x, "mean": mean, "log_var": log_var, "z": z, "logits": logits}
 
     def _labels(self, y, n: int, what: str) -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim == 0:
-            y = np.full(n, int(y))
-        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"{what}: labels must be {n} integers (shape ({n},)), got {y.shape} {y.dtype}.")
-        if len(y) and (y.min() < 0 or y.max() >= self.n_classes):
-            raise ValueError(f"{what}: labels must be in 0..{self.n_classes - 1}, got {y.min()}..{y.max()}.")
-        return y
+        return check_labels(y, n, self.n_classes, what)
 
     def encode(self, x, y, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, log_var)`` of ``q(z | x, y)``."""
