@@ -225,10 +225,13 @@ class AdversarialAutoencoder(keras.Model):
         discriminator: keras.Model,
         *,
         n_classes: int = 0,
+        gradient_penalty: float = 0.0,
         seed: int | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if not (isinstance(gradient_penalty, (int, float)) and np.isfinite(gradient_penalty) and gradient_penalty >= 0):
+            raise ValueError(f"gradient_penalty must be a finite number >= 0, got {gradient_penalty!r}.")
         if len(encoder.outputs) not in (1, 2):
             raise ValueError(
                 "The AAE's encoder must output the code z (deterministic: models.mlp_encoder) or "
@@ -253,6 +256,7 @@ class AdversarialAutoencoder(keras.Model):
         self.decoder = decoder
         self.discriminator = discriminator
         self.n_classes = int(n_classes)
+        self.gradient_penalty = float(gradient_penalty)
         self.stochastic = len(encoder.outputs) == 2
         self.seed = seed
         self.sampling = Sampling(seed=seed, name="sampling")
@@ -273,6 +277,30 @@ class AdversarialAutoencoder(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def _discriminate_prior(self, z_prior):
+        """``(D(z_prior), R1)``: the logits on prior samples and ``E ||grad_z D(z)||^2`` there.
+
+        The R1 penalty (Mescheder et al., 2018) is computed only when ``gradient_penalty > 0``
+        (else 0): it makes D flat on the real (prior) samples, so once the codes sit on the
+        prior D has no slope left to push them past it -- the game converges instead of
+        circling its equilibrium.
+        """
+        if not self.gradient_penalty:
+            return self.discriminator(z_prior, training=True), ops.zeros((), "float32")
+        tf = _tf()
+        z_prior = ops.convert_to_tensor(z_prior, "float32")
+        optimizer = getattr(self, "d_optimizer", None)
+        with tf.GradientTape() as inner:
+            inner.watch(z_prior)
+            d_prior = self.discriminator(z_prior, training=True)
+            total = ops.sum(ops.cast(d_prior, "float32"))
+            if optimizer is not None:  # float16 gradients need the loss scale too (identity otherwise)
+                total = optimizer.scale_loss(total)
+        grad = ops.cast(inner.gradient(total, z_prior), "float32")
+        if optimizer is not None:
+            grad = grad / ops.cast(optimizer.scale_loss(1.0), "float32")
+        return d_prior, ops.mean(ops.sum(ops.square(grad), axis=-1))
 
     def _decoder_inputs(self, z, y):
         if not self.n_classes:
@@ -331,10 +359,10 @@ class AdversarialAutoencoder(keras.Model):
         # phase 1, as constants: this phase must not move the encoder)
         z = ops.stop_gradient(z)
         with tf.GradientTape() as tape:
-            d_prior = self.discriminator(z_prior, training=True)
+            d_prior, r1 = self._discriminate_prior(z_prior)
             d_code = self.discriminator(z, training=True)
             d_loss = _bce_with_logits(1.0, d_prior) + _bce_with_logits(0.0, d_code)
-            scaled = self.d_optimizer.scale_loss(d_loss)
+            scaled = self.d_optimizer.scale_loss(d_loss + 0.5 * self.gradient_penalty * r1)
         _apply(tape, self.d_optimizer, scaled, self.discriminator.trainable_variables)
         # phase 3: the encoder (as generator) learns to make D call its codes prior samples
         with tf.GradientTape() as tape:
@@ -415,6 +443,7 @@ class AdversarialAutoencoder(keras.Model):
         config.update(
             **_parts_config(self),
             n_classes=self.n_classes,
+            gradient_penalty=self.gradient_penalty,
             seed=self.seed,
         )
         return config

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-decay", action="store_true", help="AAE: constant learning rates")
     p.add_argument("--stochastic", action="store_true", help="AAE: Gaussian-posterior encoder")
     p.add_argument("--spectral-norm", action="store_true", help="AAE: spectral normalisation in D")
+    p.add_argument("--r1", type=float, default=0.0, help="AAE: R1 gradient penalty weight on D")
     p.add_argument("--train-size", type=int)
     p.add_argument("--n-samples", type=int, default=10000)
     p.add_argument("--seed", type=int, default=42)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             (vae.gaussian_mlp_encoder if args.stochastic else models.mlp_encoder)((28, 28), args.latent, args.enc_hidden),
             dec,
             adversarial.mlp_discriminator(args.latent, args.disc_hidden, spectral_norm=args.spectral_norm),
-            n_classes=n_classes)
+            n_classes=n_classes, gradient_penalty=args.r1)
         adversarial.fit_aae(model, x_tr, prior, y_tr if n_classes else None, epochs=args.epochs,
                             batch_size=args.batch_size, ae_lr=args.lr, adversarial_lr=args.adv_lr,
                             generator_lr=args.gen_lr, decay=not args.no_decay, seed=args.seed, callbacks=[timer], verbose=args.verbose)

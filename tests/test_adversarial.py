@@ -17,11 +17,12 @@ def _images(n: int = 64, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(size=(n, 28, 28)).astype(np.float32)
 
 
-def _aae(n_classes: int = 0, latent: int = LATENT) -> adv.AdversarialAutoencoder:
+def _aae(n_classes: int = 0, latent: int = LATENT, **kwargs) -> adv.AdversarialAutoencoder:
     dec = (vae.conditional_logit_decoder(latent, n_classes, (28, 28), (16,)) if n_classes
            else vae.logit_mlp_decoder(latent, (28, 28), (16,)))
     return adv.AdversarialAutoencoder(
-        models.mlp_encoder((28, 28), latent, (16,)), dec, adv.mlp_discriminator(latent, (8,)), n_classes=n_classes
+        models.mlp_encoder((28, 28), latent, (16,)), dec, adv.mlp_discriminator(latent, (8,)), n_classes=n_classes,
+        **kwargs,
     )
 
 
@@ -132,6 +133,45 @@ def test_aae_discriminator_learns_to_separate_codes_from_prior():
     assert logs["d_accuracy"] > 0.95 and logs["d_loss"] < first["d_loss"] / 3
 
 
+def test_r1_penalty_is_the_squared_gradient_norm_of_d_at_prior_samples():
+    # A linear discriminator D(z) = w.z + b has gradient w everywhere: R1 = ||w||^2 exactly.
+    model = adv.AdversarialAutoencoder(models.mlp_encoder((28, 28), 3, (8,)), vae.logit_mlp_decoder(3, (28, 28), (8,)),
+                                       adv.mlp_discriminator(3, ()), gradient_penalty=1.0)
+    w = np.asarray(model.discriminator.get_layer("logit").kernel)[:, 0]
+    z = priors.make_prior("gaussian", dim=3).sample(16, seed=0)
+    logits, r1 = model._discriminate_prior(z)
+    assert logits.shape == (16, 1)
+    np.testing.assert_allclose(float(r1), float(np.sum(w**2)), rtol=1e-5)
+    no_penalty = adv.AdversarialAutoencoder(model.encoder, model.decoder, model.discriminator)
+    assert float(no_penalty._discriminate_prior(z)[1]) == 0.0
+    with pytest.raises(ValueError, match="gradient_penalty"):
+        adv.AdversarialAutoencoder(model.encoder, model.decoder, model.discriminator, gradient_penalty=-1.0)
+
+
+def _slope_at_prior_after_training_d(gradient_penalty: float) -> float:
+    """Train only the discriminator on separable data; return mean ||grad D|| at prior samples."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    model = adv.AdversarialAutoencoder(models.mlp_encoder((28, 28), LATENT, (16,)),
+                                       vae.logit_mlp_decoder(LATENT, (28, 28), (16,)),
+                                       adv.mlp_discriminator(LATENT, (32,)), gradient_penalty=gradient_penalty)
+    model.compile(ae_optimizer=_sgd(0.0), d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=_sgd(0.0))
+    x, prior = _images(64), priors.make_prior("gaussian", dim=LATENT)
+    for step in range(80):
+        model.train_on_batch((x, prior.sample(64, seed=step) + 3.0), return_dict=True)
+    z = tf.constant(prior.sample(256, seed=999) + 3.0)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        out = tf.reduce_sum(model.discriminator(z))
+    return float(tf.reduce_mean(tf.norm(tape.gradient(out, z), axis=-1)))
+
+
+def test_r1_penalty_flattens_the_discriminator_on_the_prior():
+    free, penalised = _slope_at_prior_after_training_d(0.0), _slope_at_prior_after_training_d(10.0)
+    assert penalised < free / 3, (free, penalised)
+
+
 def test_fit_aae_trains_and_checks_inputs():
     x, y = _images(96), np.arange(96) % 10
     model = _aae(10)
@@ -212,11 +252,12 @@ def test_fit_vaegan_and_errors():
 
 def test_save_and_load_round_trip(tmp_path):
     x, y = _images(32), np.arange(32) % 10
-    aae = _aae(10)
+    aae = _aae(10, gradient_penalty=2.5)
     adv.fit_aae(aae, x, priors.make_prior("gaussian", dim=LATENT), y, epochs=1, batch_size=16, verbose=0)
     aae.save(tmp_path / "aae.keras")
     back = keras.saving.load_model(tmp_path / "aae.keras")
     assert isinstance(back, adv.AdversarialAutoencoder) and back.n_classes == 10
+    assert back.gradient_penalty == 2.5
     np.testing.assert_allclose(back.reconstruct(x, y), aae.reconstruct(x, y), atol=1e-6)
     np.testing.assert_allclose(_weights(back.discriminator)[0], _weights(aae.discriminator)[0])
 
@@ -240,7 +281,7 @@ def mixed_precision():
 
 
 def test_mixed_precision_wraps_every_optimizer_and_trains(mixed_precision):
-    model = _aae()
+    model = _aae(gradient_penalty=1.0)
     assert model.encoder.dtype_policy.name == "mixed_float16"
     model.compile(ae_optimizer="adam", d_optimizer=keras.optimizers.Adam(), g_optimizer="sgd")
     for opt in (model.ae_optimizer, model.d_optimizer, model.g_optimizer):
@@ -256,6 +297,15 @@ def test_mixed_precision_wraps_every_optimizer_and_trains(mixed_precision):
     hist = adv.fit_vaegan(gan, _images(32), epochs=1, batch_size=16, verbose=0)
     assert isinstance(gan.decoder_optimizer, keras.optimizers.LossScaleOptimizer)
     assert all(np.isfinite(v[-1]) for v in hist.history.values())
+
+
+def test_r1_penalty_is_unscaled_under_mixed_precision(mixed_precision):
+    model = adv.AdversarialAutoencoder(models.mlp_encoder((28, 28), 3, (8,)), vae.logit_mlp_decoder(3, (28, 28), (8,)),
+                                       adv.mlp_discriminator(3, ()), gradient_penalty=1.0)
+    model.compile(d_optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(), initial_scale=2.0**12))
+    w = np.asarray(model.discriminator.get_layer("logit").kernel, np.float32)[:, 0]
+    _, r1 = model._discriminate_prior(priors.make_prior("gaussian", dim=3).sample(16, seed=0))
+    np.testing.assert_allclose(float(r1), float(np.sum(w**2)), rtol=1e-2)  # float16 precision, scale removed
 
 
 def test_mixed_precision_skips_overflowing_steps_and_lowers_the_scale(mixed_precision):
