@@ -34,39 +34,20 @@ from typing import Protocol
 
 import numpy as np
 
+from .vectors import check_vectors
+
 
 class _HasFeatures(Protocol):
     def features(self, x: np.ndarray) -> np.ndarray: ...
 
 
 def _check_features(x: np.ndarray, what: str) -> np.ndarray:
-    """A finite float64 ``(N, d)`` array with N >= 2, or a ValueError saying what is wrong."""
-    arr = np.asarray(x)
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"frechet_distance: {what} must be numeric, got dtype {arr.dtype}.")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"frechet_distance: {what} must be real, got dtype {arr.dtype}.")
-    if arr.ndim != 2:
-        raise ValueError(
-            f"frechet_distance: {what} must be a 2-D array (N samples, d features), got shape "
-            f"{arr.shape}. Pass feature vectors (e.g. judge.features(images)), not images; "
-            "a single feature per sample needs shape (N, 1)."
-        )
-    if arr.shape[0] < 2:
-        raise ValueError(
-            f"frechet_distance: {what} has {arr.shape[0]} sample(s); at least 2 are needed to "
-            "estimate a covariance (and thousands for a meaningful value)."
-        )
-    if arr.shape[1] < 1:
-        raise ValueError(f"frechet_distance: {what} has no features (shape {arr.shape}).")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
-        raise ValueError(
-            f"frechet_distance: {what} contains NaN or infinite values ({bad} of "
-            f"{arr.shape[0]} rows). Check the images or the model that produced them."
-        )
-    return arr
+    return check_vectors(
+        x, what, "frechet_distance", row="sample", col="feature",
+        shape_hint="Pass feature vectors (e.g. judge.features(images)), not images; a single "
+        "feature per sample needs shape (N, 1).",
+        nan_hint="Check the images or the model that produced them.",
+    )
 
 
 def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:

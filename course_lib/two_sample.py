@@ -47,6 +47,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .vectors import check_vectors
+
 __all__ = ["median_bandwidth", "mmd2", "prior_match"]
 
 #: Tile side for the pairwise kernel sums: a float64 tile of 256 × 256 pairs is 512 KB, small
@@ -58,33 +60,12 @@ DEFAULT_CHUNK_SIZE = 256
 
 
 def _check_points(x: np.ndarray, what: str, caller: str) -> np.ndarray:
-    """A finite float64 ``(N, d)`` array with N >= 2, or an error saying what is wrong."""
-    arr = np.asarray(x)
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{caller}: {what} must be numeric, got dtype {arr.dtype}.")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{caller}: {what} must be real, got dtype {arr.dtype}.")
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{caller}: {what} must be a 2-D array (N points, d dimensions), got shape "
-            f"{arr.shape}. Flatten or encode images first; a single dimension per point needs "
-            "shape (N, 1), e.g. x.reshape(-1, 1)."
-        )
-    if arr.shape[0] < 2:
-        raise ValueError(
-            f"{caller}: {what} has {arr.shape[0]} point(s); at least 2 are needed (and "
-            "hundreds to thousands for a meaningful value)."
-        )
-    if arr.shape[1] < 1:
-        raise ValueError(f"{caller}: {what} has no dimensions (shape {arr.shape}).")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
-        raise ValueError(
-            f"{caller}: {what} contains NaN or infinite values ({bad} of {arr.shape[0]} "
-            "rows). Check the model that produced them (a diverged encoder gives NaN codes)."
-        )
-    return arr
+    return check_vectors(
+        x, what, caller,
+        shape_hint="Flatten or encode images first; a single dimension per point needs shape "
+        "(N, 1), e.g. x.reshape(-1, 1).",
+        nan_hint="Check the model that produced them (a diverged encoder gives NaN codes).",
+    )
 
 
 def _check_pair(x: np.ndarray, y: np.ndarray, caller: str) -> tuple[np.ndarray, np.ndarray]:
