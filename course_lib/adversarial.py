@@ -199,11 +199,34 @@ def _from_parts_config(cls, config: dict):
     return cls(*parts, **config)
 
 
+class _ThreeNetworkModel(keras.Model):
+    """What the AAE and the VAE-GAN share: an encoder, a decoder, a discriminator, and one
+    ``keras.metrics.Mean`` per tracked quantity (``self.trackers``, set by the subclass)."""
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.encoder.outputs[0].shape[-1])
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.encoder.inputs[0].shape[1:])
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _track(self, values) -> dict:
+        """Update the trackers with ``(name, value)`` pairs; the logs ``fit`` prints."""
+        for name, value in values:
+            self.trackers[name].update_state(value)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+
 # ---------------------------------------------------------------------- adversarial autoencoder
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
-class AdversarialAutoencoder(keras.Model):
+class AdversarialAutoencoder(_ThreeNetworkModel):
     """Encoder ``x -> z``, decoder ``z [, one_hot(y)] -> logits``, discriminator ``z -> logit``.
 
     The encoder is deterministic (one output, ``z``) or a Gaussian posterior (two outputs,
@@ -265,18 +288,6 @@ class AdversarialAutoencoder(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("reconstruction", "mse", "d_loss", "d_accuracy", "g_loss")
         }
-
-    @property
-    def latent_dim(self) -> int:
-        return int(self.encoder.outputs[0].shape[-1])
-
-    @property
-    def image_shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.encoder.inputs[0].shape[1:])
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def _discriminate_prior(self, z_prior):
         """``(D(z_prior), R1)``: the logits on prior samples and ``E ||grad_z D(z)||^2`` there.
@@ -369,10 +380,8 @@ class AdversarialAutoencoder(keras.Model):
             g_loss = _bce_with_logits(1.0, self.discriminator(self._code(x, training=True), training=True))
             scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(tape, self.g_optimizer, scaled, self.encoder.trainable_variables)
-        for name, value in (("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
-                            ("d_accuracy", _d_accuracy(d_prior, d_code)), ("g_loss", g_loss)):
-            self.trackers[name].update_state(value)
-        return {name: t.result() for name, t in self.trackers.items()}
+        return self._track((("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
+                            ("d_accuracy", _d_accuracy(d_prior, d_code)), ("g_loss", g_loss)))
 
     def test_step(self, data):
         x, y, z_prior = self._unpack(data)
@@ -381,10 +390,8 @@ class AdversarialAutoencoder(keras.Model):
         d_prior = self.discriminator(z_prior, training=False)
         d_code = self.discriminator(z, training=False)
         d_loss = _bce_with_logits(1.0, d_prior) + _bce_with_logits(0.0, d_code)
-        for name, value in (("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
-                            ("d_accuracy", _d_accuracy(d_prior, d_code)), ("g_loss", _bce_with_logits(1.0, d_code))):
-            self.trackers[name].update_state(value)
-        return {name: t.result() for name, t in self.trackers.items()}
+        return self._track((("reconstruction", rec), ("mse", mse), ("d_loss", d_loss),
+                            ("d_accuracy", _d_accuracy(d_prior, d_code)), ("g_loss", _bce_with_logits(1.0, d_code))))
 
     # ------------------------------------------------------------------ NumPy helpers
     def _labels(self, y, n: int, what: str) -> np.ndarray:
@@ -533,7 +540,7 @@ def fit_aae(
 
 
 @keras.saving.register_keras_serializable(package="course_lib")
-class VAEGAN(keras.Model):
+class VAEGAN(_ThreeNetworkModel):
     """A VAE (encoder ``x -> (mean, log_var)``, decoder ``z -> logits``) plus an image discriminator.
 
     Per step, with ``x~`` the reconstruction of ``x`` and ``x_p`` the decoding of a prior
@@ -592,18 +599,6 @@ class VAEGAN(keras.Model):
             for name in ("pixel", "kl", "feature", "d_loss", "g_loss", "d_real", "d_fake")
         }
 
-    @property
-    def latent_dim(self) -> int:
-        return int(self.decoder.inputs[0].shape[-1])
-
-    @property
-    def image_shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.encoder.inputs[0].shape[1:])
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def call(self, x, training=None):
         mean, log_var = self.encoder(x, training=training)
         z = self.sampling([mean, log_var])
@@ -657,15 +652,11 @@ class VAEGAN(keras.Model):
         _apply(tape, self.decoder_optimizer, dec_loss, self.decoder.trainable_variables)
         _apply(tape, self.d_optimizer, d_loss, self.discriminator.trainable_variables)
         del tape
-        for name, value in v.items():
-            self.trackers[name].update_state(value)
-        return {name: t.result() for name, t in self.trackers.items()}
+        return self._track(v.items())
 
     def test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        for name, value in self._terms(x, training=False).items():
-            self.trackers[name].update_state(value)
-        return {name: t.result() for name, t in self.trackers.items()}
+        return self._track(self._terms(x, training=False).items())
 
     # ------------------------------------------------------------------ NumPy helpers
     def encode(self, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:

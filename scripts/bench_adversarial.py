@@ -8,6 +8,7 @@ Run from the repository root::
 
     python scripts/bench_adversarial.py --model vaegan --epochs 20
     python scripts/bench_adversarial.py --model aae --prior mixture --latent 2 --epochs 10
+    python scripts/bench_adversarial.py --model aae --latent 2 --batch-size 256 --lr 5e-4 --adv-lr 1e-3 --r1 10
     python scripts/bench_adversarial.py --model vae --epochs 20 --latent 16
 """
 
