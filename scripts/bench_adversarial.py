@@ -3,7 +3,8 @@
 Trains one model family (a VAE, an adversarial autoencoder or a VAE-GAN) with the given
 budget and prints one JSON line: training seconds, seconds per epoch, test reconstruction
 MSE, the Fréchet distance between 10,000 samples and the 10,000 test images in the fixed
-judge's features (not Inception-FID), and for AAEs the MMD prior match of the test codes.
+judge's features (not Inception-FID), and for AAEs the MMD prior match of the test codes
+(at n = 2000, the mean over five disjoint sets of codes, and with all 10,000 codes at once).
 Run from the repository root::
 
     python scripts/bench_adversarial.py --model vaegan --epochs 20

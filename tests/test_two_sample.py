@@ -264,8 +264,8 @@ def test_prior_match_recomputed_from_its_draws():
     codes = StandardGaussian(2).sample(300, seed=4) * 1.5
     rec = _Recorder(prior)
     result = prior_match(codes, rec, repeats=4, seed=7)
-    assert set(result) == {"n", "bandwidth", "codes_vs_prior", "prior_vs_prior", "ratio"}
-    assert result["n"] == 300
+    assert set(result) == {"n", "subsets", "bandwidth", "codes_vs_prior", "prior_vs_prior", "ratio"}
+    assert result["n"] == 300 and result["subsets"] == 1
     assert len(rec.draws) == 4 and all(n == 300 for n, _ in rec.calls)
     assert 7 not in [s for _, s in rec.calls]  # seeds derived from, not equal to, `seed`
     h = result["bandwidth"]
@@ -295,10 +295,34 @@ def test_prior_match_subsamples_codes_and_is_reproducible():
     codes = prior.sample(3000, seed=5)
     rec = _Recorder(prior)
     first = prior_match(codes, rec, n=500, seed=3)
-    assert first["n"] == 500 and all(n == 500 for n, _ in rec.calls)
+    # six disjoint sets of 500 codes, each against three fresh prior draws of 500 points
+    assert first["n"] == 500 and first["subsets"] == 6
+    assert len(rec.calls) == 18 and all(n == 500 for n, _ in rec.calls)
+    assert len({s for _, s in rec.calls}) == 18
+    assert prior_match(codes, prior.sample, n=500, subsets=2, seed=3)["subsets"] == 2
     assert prior_match(codes, prior.sample, n=500, seed=3) == first
     assert prior_match(codes, prior.sample, n=500, seed=4) != first
     assert prior_match(codes[:400], prior.sample)["n"] == 400  # default: all codes
+
+
+def test_prior_match_subsets_average_the_noise_not_the_expectation():
+    prior = StandardGaussian(2)
+    # genuine prior samples: five disjoint sets scatter far less than one
+    perfect = {
+        k: [prior_match(prior.sample(2500, seed=50 + s), prior.sample, n=500, subsets=k, seed=s)["ratio"]
+            for s in range(20)]
+        for k in (1, 5)
+    }
+    assert np.std(perfect[5]) < 0.6 * np.std(perfect[1])
+    assert 0.7 < np.mean(perfect[5]) < 1.3
+    # a real mismatch (shifted by 0.3 std): the same expected ratio, whatever the number of sets
+    shifted = prior.sample(2500, seed=9) + 0.3
+    mean_ratio = {
+        k: np.mean([prior_match(shifted, prior.sample, n=500, subsets=k, seed=s)["ratio"] for s in range(10)])
+        for k in (1, 5)
+    }
+    assert mean_ratio[1] > 5
+    assert mean_ratio[5] == pytest.approx(mean_ratio[1], rel=0.15)
 
 
 def test_prior_match_explicit_bandwidths():
@@ -318,6 +342,8 @@ def test_prior_match_explicit_bandwidths():
         ({"n": 301}, "larger than the number of codes"),
         ({"n": 1}, "n must be an integer >= 2"),
         ({"repeats": 0}, "repeats must be an integer >= 1"),
+        ({"subsets": 0}, "subsets must be an integer >= 1"),
+        ({"n": 100, "subsets": 4}, r"subsets=4 disjoint sets of n=100 codes need 400 codes, but there are 300"),
         ({"bandwidth": 0.0}, "finite number > 0"),
         ({"bandwidth": [1.0, -2.0]}, "finite number > 0"),
     ],
