@@ -70,7 +70,10 @@ def _vae_nll(r: Mapping[str, Any]) -> tuple[bool, str]:
 
 def _cvae_accuracy(r: Mapping[str, Any]) -> tuple[bool, str]:
     acc = _metric(r, "cvae_class_accuracy")
-    return acc >= 0.90, f"CVAE samples classified as the requested class: {acc:.4f} (target >= 0.90)"
+    text = f"CVAE samples classified as the requested class: {acc:.4f} (target >= 0.90)"
+    if "cvae_recon_class_accuracy" in r["metrics"]:  # context: what its reconstructions reach
+        text += f"; its reconstructions of test images: {_metric(r, 'cvae_recon_class_accuracy'):.4f}"
+    return acc >= 0.90, text
 
 
 def _beta_monotone(r: Mapping[str, Any]) -> tuple[bool, str]:
