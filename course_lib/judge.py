@@ -16,8 +16,9 @@ differ. A *new* judge gets a new version number; an existing version is never ch
 What a :class:`Judge` gives you:
 
 - :meth:`Judge.predict_proba` / :meth:`Judge.predict` -- class probabilities and class ids;
-  :func:`class_accuracy` -- the fraction of images classified as the class they were meant
-  to show (for conditional generators);
+  :func:`class_accuracy` (and :func:`per_class_accuracy`, one value per class) -- the
+  fraction of images classified as the class they were meant to show (for conditional
+  generators);
 - :meth:`Judge.features` -- the 128-d activations of its penultimate ("features") layer, the
   space in which :func:`course_lib.frechet.frechet_distance` compares image sets.
 
@@ -334,23 +335,18 @@ def load_judge(version: int = CURRENT_VERSION, *, directory: str | Path | None =
     return Judge(model=model, version=version, test_accuracy=test_accuracy, info=info)
 
 
-def class_accuracy(judge: Judge, images: Any, requested_labels: Any) -> float:
-    """Fraction of ``images`` that ``judge`` classifies as ``requested_labels``.
-
-    For a conditional generator: ``requested_labels`` are the classes the images were
-    generated for, an ``(N,)`` array of ids 0..9 or a single id for all of them. On real
-    test images with their true labels this is the judge's accuracy.
-    """
+def _hits(judge: Judge, images: Any, requested_labels: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(hit, labels)``: whether ``judge`` classifies each image as requested, and the labels."""
     labels = np.asarray(requested_labels)
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
-            f"class_accuracy: requested_labels must be integer class ids 0..9, got dtype "
+            f"{caller}: requested_labels must be integer class ids 0..9, got dtype "
             f"{labels.dtype}. Convert with labels.astype(int); one-hot labels need "
             "labels.argmax(axis=1)."
         )
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise ValueError(
-            f"class_accuracy: requested_labels must be class ids 0..{NUM_CLASSES - 1}, got "
+            f"{caller}: requested_labels must be class ids 0..{NUM_CLASSES - 1}, got "
             f"values in [{labels.min()}, {labels.max()}]."
         )
     predicted = judge.predict(images)
@@ -358,7 +354,32 @@ def class_accuracy(judge: Judge, images: Any, requested_labels: Any) -> float:
         labels = np.full(len(predicted), labels)
     if labels.shape != predicted.shape:
         raise ValueError(
-            f"class_accuracy: requested_labels has shape {labels.shape} but there are "
+            f"{caller}: requested_labels has shape {labels.shape} but there are "
             f"{len(predicted)} images: pass one label per image, or a single label for all."
         )
-    return float(np.mean(predicted == labels.astype(np.int64)))
+    labels = labels.astype(np.int64)
+    return predicted == labels, labels
+
+
+def class_accuracy(judge: Judge, images: Any, requested_labels: Any) -> float:
+    """Fraction of ``images`` that ``judge`` classifies as ``requested_labels``.
+
+    For a conditional generator: ``requested_labels`` are the classes the images were
+    generated for, an ``(N,)`` array of ids 0..9 or a single id for all of them. On real
+    test images with their true labels this is the judge's accuracy.
+    """
+    hit, _ = _hits(judge, images, requested_labels, "class_accuracy")
+    return float(np.mean(hit))
+
+
+def per_class_accuracy(judge: Judge, images: Any, requested_labels: Any) -> np.ndarray:
+    """:func:`class_accuracy` for each class separately: an array of 10 fractions.
+
+    Entry ``c`` is the fraction of the images requested as class ``c`` that the judge
+    assigns to ``c`` (NaN if no image was requested as ``c``). An overall number hides
+    *where* a generator fails -- e.g. one class whose fine details blur away.
+    """
+    hit, labels = _hits(judge, images, requested_labels, "per_class_accuracy")
+    counts = np.bincount(labels, minlength=NUM_CLASSES)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.bincount(labels, weights=hit, minlength=NUM_CLASSES) / counts

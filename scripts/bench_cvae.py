@@ -168,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "class_acc_t1": round(judge.class_accuracy(j, samples, wanted), 4),
         "class_acc_t08": round(judge.class_accuracy(j, samples08, wanted), 4),
         "recon_acc": round(judge.class_accuracy(j, recon, splits.y_test[:N_RECON]), 4),
-        "per_class_t1": [round(float(v), 3) for v in np.bincount(
-            wanted, weights=j.predict(samples) == wanted, minlength=10) / np.bincount(wanted, minlength=10)],
+        "per_class_t1": [round(float(v), 3) for v in judge.per_class_accuracy(j, samples, wanted)],
         "sec_per_epoch": round(timer.seconds_per_epoch, 2),
         "train_seconds": round(train_seconds, 1),
         "active_units": active,

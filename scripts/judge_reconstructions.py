@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     j = judge.load_judge()
 
     def scores(images) -> tuple[float, float]:
-        hit = j.predict(np.clip(images.reshape(x.shape), 0.0, 1.0)) == y
-        return float(hit.mean()), float(hit[y == SANDAL].mean()) if (y == SANDAL).any() else float("nan")
+        images = np.clip(images.reshape(x.shape), 0.0, 1.0)
+        return judge.class_accuracy(j, images, y), float(judge.per_class_accuracy(j, images, y)[SANDAL])
 
     acc, sandal = scores(x)
     print(f"judge v{j.version} on the first {len(x)} test images; accuracy overall and on sandals")

@@ -88,6 +88,20 @@ def test_class_accuracy_on_true_labels_is_the_accuracy(the_judge, test_set):
     assert judge.class_accuracy(the_judge, trousers, 0) < 0.1
 
 
+def test_per_class_accuracy_splits_the_overall_accuracy(the_judge, test_set):
+    x, y = test_set[0][:1000], test_set[1][:1000]
+    per = judge.per_class_accuracy(the_judge, x, y)
+    assert per.shape == (10,)
+    hit = the_judge.predict(x) == y
+    for c in range(10):
+        assert per[c] == pytest.approx(hit[y == c].mean())
+    # weighted by the class counts, the per-class values give back the overall accuracy
+    assert np.average(per, weights=np.bincount(y, minlength=10)) == pytest.approx(judge.class_accuracy(the_judge, x, y))
+    # classes nobody asked for are NaN, not 0
+    only_trousers = judge.per_class_accuracy(the_judge, x[y == 1], 1)
+    assert only_trousers[1] > 0.9 and np.isnan(np.delete(only_trousers, 1)).all()
+
+
 def test_recorded_accuracy_matches_a_recomputation(the_judge, test_set):
     x, y = test_set
     assert judge.class_accuracy(the_judge, x, y) == pytest.approx(
@@ -134,6 +148,8 @@ def test_bad_labels_raise_clear_errors(the_judge):
         judge.class_accuracy(the_judge, x, [0, 1, 2, 10])
     with pytest.raises(ValueError, match="argmax"):
         judge.class_accuracy(the_judge, x, np.eye(10)[:4])
+    with pytest.raises(ValueError, match="per_class_accuracy: requested_labels has shape"):
+        judge.per_class_accuracy(the_judge, x, [0, 1, 2])
 
 
 def test_missing_version_says_how_to_get_it(tmp_path):
