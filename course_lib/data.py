@@ -64,6 +64,11 @@ import numpy as np
 
 from course_lib import paths
 
+def _display_source(source: str) -> str:
+    """A URL as it is; a file or folder relative to the repository or ``~`` (see paths.display)."""
+    return source if "://" in source else paths.display(source)
+
+
 CLASS_NAMES: tuple[str, ...] = (
     "T-shirt/top",
     "Trouser",
@@ -200,7 +205,7 @@ class FashionMNIST:
         line = (
             f"{what}: {len(self.x_train):,} train + {len(self.x_test):,} test images "
             f"({self.x_train.shape[1]}x{self.x_train.shape[2]} uint8, {NUM_CLASSES} classes), "
-            f"from {self.location}: {self.source}"
+            f"from {self.location}: {_display_source(self.source)}"
         )
         if self.is_subset:
             line += (
@@ -597,11 +602,11 @@ def load_fashion_mnist(
         if not any(files.values()):
             if place.explicit:
                 raise DataNotFoundError(_explicit_missing_message(place))
-            say(f"  {step}. {place.label:<20}  {place.path}: not found")
+            say(f"  {step}. {place.label:<20}  {paths.display(place.path)}: not found")
             looked.append(f"{step}. {place.label}: {place.path} (not found)")
             continue
         data = _load_folder(place, files)
-        say(f"  {step}. {place.label:<20}  {place.path}: found, 4 files verified")
+        say(f"  {step}. {place.label:<20}  {paths.display(place.path)}: found, 4 files verified")
         say(data.summary())
         return data
 
@@ -617,7 +622,7 @@ def load_fashion_mnist(
         looked.append(f"6. bundled subset: {subset} (missing)")
         raise DataNotFoundError(_not_found_message(looked, subset_missing=True))
     data = _load_subset(subset)
-    say(f"  6. {'bundled subset':<20}  {subset}: found, verified")
+    say(f"  6. {'bundled subset':<20}  {paths.display(subset)}: found, verified")
     say(_subset_notice())
     say(data.summary())
     warnings.warn(

@@ -57,3 +57,26 @@ def data_dir() -> Path:
     """The repository's ``data/`` folder (bundled subset, licence, ``make data`` target)."""
     root = repo_root()
     return (root if root is not None else Path.cwd()) / "data"
+
+
+def display(path: str | os.PathLike[str]) -> str:
+    """``path`` as a reader should see it: relative to the repository (or ``~``) when inside it.
+
+    Notebook outputs are committed; an absolute path would publish the folder layout of the
+    machine that ran them. Paths elsewhere (``/usr/share/datasets/...``) are shown as they are.
+    """
+    target = Path(path).expanduser()
+    try:
+        target = target.resolve()
+    except OSError:
+        return str(path)
+    root = repo_root()
+    if root is not None:
+        try:
+            return str(target.relative_to(root.resolve()))
+        except ValueError:
+            pass
+    try:
+        return str(Path("~") / target.relative_to(Path.home().resolve()))
+    except (ValueError, RuntimeError):
+        return str(target)

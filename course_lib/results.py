@@ -11,8 +11,14 @@ which writes ``summary.md`` (one Markdown table) next to the JSON files.
 Example::
 
     rec = ResultsRecorder("01_mlp_autoencoder", profile=prof.name, data_source=src)
-    mse = rec.record("test_mse", model.evaluate(x_test, x_test, verbose=0), unit="per pixel")
+    mse = model.evaluate(x_test, x_test, verbose=0)
+    rec.record("test_mse", mse, unit="per pixel")
+    rec.claim("The autoencoder beats PCA at the same code size", mse < pca_mse,
+              autoencoder=mse, pca=pca_mse)
     rec.save()
+
+Claims (:mod:`course_lib.claims`) are the run-dependent sentences of a notebook, printed with
+✓ or ✗ and saved beside the metrics as ``claims: [{"text", "holds", "values"}]``.
 
 TensorFlow is never imported here: versions are read from package metadata, and the device
 is looked up only if the notebook has already imported TensorFlow.
@@ -38,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import claims as claims_module
 from course_lib import paths
 
 __all__ = ["ResultsRecorder", "format_summary", "load_results", "main", "write_summary"]
@@ -219,6 +226,7 @@ class ResultsRecorder:
         self.started_at = _utc_now()
         self._t0 = time.perf_counter()
         self._metrics: dict[str, dict[str, Any]] = {}
+        self._claims: dict[str, claims_module.Claim] = {}
 
     @property
     def path(self) -> Path:
@@ -232,11 +240,10 @@ class ResultsRecorder:
 
     def record(
         self, name: str, value: Any, *, unit: str | None = None, note: str | None = None
-    ) -> Any:
-        """Record one metric and return its (plain Python) value.
+    ) -> None:
+        """Record one metric (returns nothing, so a cell ending in it prints nothing).
 
-        Returning the value lets a notebook write ``mse = rec.record("mse", compute())``.
-        numpy scalars and tensors come back as Python numbers; NaN, infinity and
+        numpy scalars and tensors are stored as Python numbers; NaN, infinity and
         unserialisable values raise ``ValueError`` naming the metric.
         """
         _check_name("metric name", name)
@@ -245,7 +252,29 @@ class ResultsRecorder:
                 raise ValueError(f"metric {name!r}: {kind} must be a string or None")
         clean = _to_jsonable(value, f"metric {name!r}")
         self._metrics[name] = {"value": clean, "unit": unit, "note": note}
-        return copy.deepcopy(clean)
+
+    def claim(self, text: str, holds: Any, **values: Any) -> None:
+        """State a run-dependent sentence with the condition that makes it true; print ✓/✗.
+
+        ``values`` are the numbers the sentence rests on; they are printed beside it and saved.
+        Stating the same sentence again (a re-run cell) replaces it. Returns nothing, so a
+        cell that ends with a claim prints only its line.
+        """
+        made = claims_module.make_claim(text, holds, values)
+        self._claims[made.text] = made
+        print(claims_module.format_claim(made))
+        if not made.holds and self.profile != "smoke":
+            import warnings
+
+            warnings.warn(
+                f"claim does not hold in the {self.profile} profile: {made.text}",
+                stacklevel=2,
+            )
+
+    @property
+    def claims(self) -> list[dict[str, Any]]:
+        """The claims stated so far, as saved: ``[{"text", "holds", "values"}]``."""
+        return [c.to_dict() for c in self._claims.values()]
 
     def elapsed(self) -> float:
         """Seconds since the recorder was created."""
@@ -259,6 +288,7 @@ class ResultsRecorder:
             "data_source": self.data_source,
             "data_kind": self.data_kind,
             "metrics": self.metrics,
+            "claims": self.claims,
             "wall_time_seconds": round(self.elapsed(), 1),
             "started_at": self.started_at,
             "finished_at": _utc_now(),
@@ -372,11 +402,13 @@ def _row(result: Mapping[str, Any]) -> str:
     source = result.get("data_source", "?")
     metrics = result.get("metrics", {})
     shown = "; ".join(_fmt_metric(k, v) for k, v in metrics.items()) or "(none)"
+    claims = result.get("claims", [])
     cells = [
         result.get("notebook", "?"),
         result.get("profile", "?"),
         f"{kind}: {source}",
         _fmt_seconds(result.get("run_seconds", result.get("wall_time_seconds"))),
+        claims_module.summarise_claims(claims) if isinstance(claims, list) else "?",
         shown,
     ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
@@ -413,13 +445,20 @@ def format_summary(results: Sequence[Mapping[str, Any]]) -> str:
         return "\n".join(lines) + "\n"
     times = [r.get("run_seconds", r.get("wall_time_seconds")) for r in results]
     total = sum(t for t in times if isinstance(t, int | float) and not isinstance(t, bool))
+    all_claims = [c for r in results for c in (r.get("claims") or [])]
+    held = sum(1 for c in all_claims if c.get("holds") is True)
     lines += [
-        f"{len(results)} notebook(s), total wall time {_fmt_seconds(total)}.",
+        f"{len(results)} notebook(s), total wall time {_fmt_seconds(total)}; "
+        f"{held} of {len(all_claims)} checked claims hold.",
         "",
-        "| notebook | profile | data | wall time | metrics |",
-        "|---|---|---|---|---|",
+        "| notebook | profile | data | wall time | claims held | metrics |",
+        "|---|---|---|---|---|---|",
         *(_row(r) for r in results),
     ]
+    failed = [(r["notebook"], t) for r in results for t in claims_module.failed_claims(r.get("claims") or [])]
+    if failed:
+        lines += ["", "Claims that do not hold in this run:", ""]
+        lines += [f"- {nb}: {claims_module.FAIL_MARK} {_cell(t)}" for nb, t in failed]
     notes = _notes(results)
     if notes:
         lines += ["", *notes]

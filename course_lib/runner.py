@@ -198,20 +198,42 @@ def run_all(
     from course_lib.results import record_run_time, write_summary
 
     runs = []
+    refused = []
     for path in list_notebooks(only):
         print(f"[course] running {path.name} (profile {profile}) ...", flush=True)
         run = run_notebook(path, profile=profile)
         record_run_time(path.stem, run.seconds)
-        print(f"[course] {path.name}: {run.seconds:.0f} s -> {run.output}", flush=True)
+        print(f"[course] {path.name}: {run.seconds:.0f} s -> {paths.display(run.output)}", flush=True)
+        failed = failed_claims_of(path.stem)
+        for text in failed:
+            print(f"[course] {path.name}: claim does not hold: {text}", flush=True)
         if publish_outputs:
-            publish(run.output, path)
-            print(f"[course] published outputs into {path}", flush=True)
+            if failed:
+                refused.append(path.name)
+                print(f"[course] NOT published {path.name}: {len(failed)} claim(s) do not hold; "
+                      "change the experiment or the sentence, then run again", flush=True)
+            else:
+                publish(run.output, path)
+                print(f"[course] published outputs into {paths.display(path)}", flush=True)
         runs.append(run)
     summary = write_summary()
-    print(f"[course] results summary: {summary}")
+    print(f"[course] results summary: {paths.display(summary)}")
     for run in runs:
         print(f"  {run.name:<32} {run.seconds:7.1f} s")
+    if refused:
+        raise SystemExit(f"[course] not published (claims that do not hold): {', '.join(refused)}")
     return runs
+
+
+def failed_claims_of(notebook: str) -> list[str]:
+    """Texts of the claims in ``build/results/<notebook>.json`` that do not hold (none if absent)."""
+    from course_lib.claims import failed_claims
+    from course_lib.results import load_results
+
+    for result in load_results():
+        if result.get("notebook") == notebook:
+            return failed_claims(result.get("claims") or [])
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

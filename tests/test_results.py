@@ -20,6 +20,7 @@ PAYLOAD_KEYS = {
     "data_source",
     "data_kind",
     "metrics",
+    "claims",
     "wall_time_seconds",
     "started_at",
     "finished_at",
@@ -71,11 +72,42 @@ def test_record_save_load_round_trip(tmp_path):
     assert loaded["metrics"] == rec.metrics
 
 
-def test_record_returns_the_value_for_inline_use(tmp_path):
+def test_record_returns_nothing_so_a_cell_ending_in_it_prints_nothing(tmp_path):
     rec = recorder(tmp_path)
-    mse = rec.record("mse", np.float32(0.25))
-    assert mse == 0.25 and type(mse) is float
-    assert rec.record("d", {"a": 1}) == {"a": 1}
+    assert rec.record("mse", np.float32(0.25)) is None
+    value = rec.metrics["mse"]["value"]
+    assert value == 0.25 and type(value) is float
+
+
+def test_claims_print_a_mark_and_are_saved(tmp_path, capsys):
+    rec = ResultsRecorder("01_x", profile="workshop", data_source="t", results_dir=tmp_path)
+    rec.claim("The conv model is better", np.float32(0.1) < 0.2, conv=np.float32(0.1), mlp=0.2)
+    with pytest.warns(UserWarning, match="does not hold"):
+        rec.claim("The conv model is worse", 0.1 > 0.2, conv=0.1)
+    out = capsys.readouterr().out
+    assert "✓ The conv model is better (conv = 0.1, mlp = 0.2)" in out
+    assert "✗ The conv model is worse (conv = 0.1)" in out
+    rec.claim("The conv model is better", False)  # a re-run cell replaces the claim
+    saved = json.loads(rec.save().read_text())
+    assert [c["holds"] for c in saved["claims"]] == [False, False]
+    assert saved["claims"][1] == {"text": "The conv model is worse", "holds": False,
+                                  "values": {"conv": 0.1}}
+
+
+def test_claims_reject_non_bool_conditions_and_bad_values(tmp_path):
+    rec = recorder(tmp_path)
+    with pytest.raises(TypeError, match=r"\.all\(\) or \.any\(\)"):
+        rec.claim("arrays are ambiguous", np.array([True, False]))
+    with pytest.raises(ValueError, match="not a number"):
+        rec.claim("nan is not evidence", True, x=float("nan"))
+    with pytest.raises(ValueError, match="non-empty sentence"):
+        rec.claim("  ", True)
+
+
+def test_smoke_profile_claims_do_not_warn(tmp_path, recwarn):
+    rec = ResultsRecorder("01_x", profile="smoke", data_source="t", results_dir=tmp_path)
+    rec.claim("does not hold on two thousand images", False)
+    assert not [w for w in recwarn if "does not hold" in str(w.message)]
 
 
 def test_numpy_and_tensor_like_values_become_python_types(tmp_path):
@@ -302,7 +334,7 @@ def test_summary_table_lists_every_notebook_and_metric(tmp_path):
     text = format_summary(load_results(tmp_path))
     lines = text.splitlines()
     assert lines[0].startswith("# ")
-    assert "| notebook | profile | data | wall time | metrics |" in lines
+    assert "| notebook | profile | data | wall time | claims held | metrics |" in lines
     row1 = next(ln for ln in lines if ln.startswith("| 01_mlp"))
     assert "full" in row1 and "keras cache" in row1
     assert "test_mse = 0.01235 per pixel" in row1  # 4 significant digits + unit
@@ -311,7 +343,7 @@ def test_summary_table_lists_every_notebook_and_metric(tmp_path):
     row2 = next(ln for ln in lines if ln.startswith("| 02_conv"))
     assert "ssim = 0.9" in row2
     assert "..." in row2 and "(10 items)" in row2 and "0.1111" in row2
-    assert row1.count("|") == row2.count("|") == 6
+    assert row1.count("|") == row2.count("|") == 7
     assert "Note" not in text  # all full data, one profile
 
 
@@ -337,7 +369,7 @@ def test_summary_escapes_pipes_and_formats_wall_time():
     text = format_summary([row])
     line = next(ln for ln in text.splitlines() if ln.startswith("| nb"))
     assert "a\\|b" in line and "x\\|y = 1" in line and "2 min 05 s" in line
-    assert line.replace("\\|", "").count("|") == 6
+    assert line.replace("\\|", "").count("|") == 7
 
 
 def test_summary_without_results_says_so(tmp_path):
