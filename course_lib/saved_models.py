@@ -1,0 +1,68 @@
+"""Models saved by one notebook and reused by a later one, keyed by the profile that trained them.
+
+A later chapter that needs a model an earlier one trained (say notebook 04 starting from
+notebook 03's conv autoencoder) loads it from ``build/models/<profile>/<name>.keras`` instead of
+training it again, which keeps every notebook within its time. A model saved by another
+profile is never used (a smoke model is not a workshop model); a missing one is retrained by
+the caller, with a notice saying so::
+
+    model = saved_models.load("03_conv_ae", profile=cfg.name)
+    if model is None:
+        model = train_conv_ae(...)              # the same recipe as notebook 03
+        saved_models.save(model, "03_conv_ae", profile=cfg.name)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from course_lib import paths
+
+__all__ = ["load", "path_for", "save"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def path_for(name: str, *, profile: str) -> Path:
+    """``<build>/models/<profile>/<name>.keras``; names are plain file stems (no folders)."""
+    for kind, value in (("name", name), ("profile", profile)):
+        if not isinstance(value, str) or not _NAME.match(value):
+            raise ValueError(f"saved model {kind} must be a plain name like '03_conv_ae', got {value!r}")
+    return paths.build_dir() / "models" / profile / f"{name}.keras"
+
+
+def save(model: Any, name: str, *, profile: str) -> Path:
+    """Save a Keras model for later notebooks; prints where (relative to the repository)."""
+    target = path_for(name, profile=profile)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target)
+    print(f"saved {name} ({profile} profile) to {paths.display(target)}")
+    return target
+
+
+def load(name: str, *, profile: str, made_by: str | None = None) -> Any | None:
+    """The model saved under ``name`` by ``profile``, or ``None`` with a notice to retrain it.
+
+    ``made_by`` names the notebook that saves it, for the notice. Importing course_lib's model
+    modules first registers their classes, so ``.keras`` files with course classes load.
+    """
+    import keras
+
+    from course_lib import adversarial, models, vae  # noqa: F401  (register saved classes)
+
+    target = path_for(name, profile=profile)
+    source = f" (saved by notebook {made_by})" if made_by else ""
+    if not target.is_file():
+        print(f"notice: no saved {name}{source} for the {profile} profile at "
+              f"{paths.display(target)}; training it here instead (run that notebook first to skip this)")
+        return None
+    try:
+        model = keras.saving.load_model(target)
+    except Exception as exc:  # a half-written or incompatible file: retrain rather than fail
+        print(f"notice: could not load {paths.display(target)} ({type(exc).__name__}: {exc}); "
+              "training it here instead")
+        return None
+    print(f"loaded {name}{source}, {profile} profile, from {paths.display(target)}")
+    return model
