@@ -64,6 +64,7 @@ import numpy as np
 
 from course_lib import paths
 
+
 def _display_source(source: str) -> str:
     """A URL as it is; a file or folder relative to the repository or ``~`` (see paths.display)."""
     return source if "://" in source else paths.display(source)
