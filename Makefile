@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv and install pinned dependencies + course_lib
 
-course: $(STAMP)  ## execute every notebook (default profile) into build/, write build/results/summary.md
-	$(PY) -m course_lib.runner run --profile $(PROFILE)
+course: $(STAMP)  ## execute every notebook (default profile; NB=05 for one) into build/, with progress and a final table
+	$(PY) -m course_lib.runner run --profile $(PROFILE) $(if $(NB),--only $(NB))
 
 publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks into notebooks/ and results into README.md
 	$(PY) -m course_lib.runner run --profile workshop --publish

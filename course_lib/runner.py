@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -98,6 +100,25 @@ def list_notebooks(only: Iterable[str] | None = None) -> list[Path]:
     return found
 
 
+def published_seconds(path: Path) -> float | None:
+    """The whole-notebook wall time of the run that was last published into ``path``, if recorded."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # an unreadable notebook fails later with papermill's own message
+        return None
+    value = nb.metadata.get("course", {}).get("published_run_seconds")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def _count_code_cells(path: Path) -> int:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return sum(1 for c in nb.cells if c.cell_type == "code")
+
+
 def run_notebook(
     path: Path,
     *,
@@ -105,15 +126,21 @@ def run_notebook(
     out_dir: Path | None = None,
     inject: bool | None = None,
     timeout: int = 3600,
+    progress: bool = False,
+    log_path: Path | None = None,
 ) -> NotebookRun:
     """Execute one notebook with papermill in ``profile`` and return where it was written.
 
     ``inject=None`` injects the ``PROFILE`` parameter for every profile except the default
     one, which is selected by ``$COURSE_PROFILE`` so the executed copy has no injected cell.
+    ``progress`` prints a progress line per cell (with an estimate from the last published
+    run in the default profile); ``log_path`` receives everything written to stderr meanwhile
+    (TensorFlow's C++ start-up log, the kernel's transport warning).
     """
     import papermill as pm
 
     from course_lib.profiles import DEFAULT_PROFILE, ENV_VAR, resolve_profile_name
+    from course_lib.progress import CellProgress, stderr_to_log
 
     profile, _ = resolve_profile_name(profile)
     out_dir = out_dir or paths.build_dir() / "notebooks"
@@ -123,20 +150,32 @@ def run_notebook(
     if inject is None:
         inject = profile != DEFAULT_PROFILE
     parameters = {"PROFILE": profile} if inject else {}
+    extra = {}
+    hook = None
+    if progress:
+        estimate = published_seconds(path) if profile == DEFAULT_PROFILE else None
+        hook = CellProgress(path.stem, _count_code_cells(path) + (1 if inject else 0),
+                            estimate=estimate)
+        extra["on_cell_executed"] = hook
     previous = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = profile
     start = time.perf_counter()
+    quiet = stderr_to_log(log_path) if log_path is not None else contextlib.nullcontext()
     try:
-        pm.execute_notebook(
-            str(path),
-            str(output),
-            parameters=parameters,
-            kernel_name=KERNEL_NAME,
-            cwd=str(path.parent),
-            progress_bar=False,
-            execution_timeout=timeout,
-        )
+        with quiet:
+            pm.execute_notebook(
+                str(path),
+                str(output),
+                parameters=parameters,
+                kernel_name=KERNEL_NAME,
+                cwd=str(path.parent),
+                progress_bar=False,
+                execution_timeout=timeout,
+                **extra,
+            )
     finally:
+        if hook is not None:
+            hook.finish()
         if previous is None:
             os.environ.pop(ENV_VAR, None)
         else:
@@ -157,8 +196,12 @@ def strip_volatile(nb) -> object:
     return nb
 
 
-def publish(executed: Path, dest: Path) -> Path:
-    """Copy an executed notebook to ``dest`` with volatile metadata stripped."""
+def publish(executed: Path, dest: Path, run_seconds: float | None = None) -> Path:
+    """Copy an executed notebook to ``dest`` with volatile metadata stripped.
+
+    ``run_seconds`` (the whole run's wall time) is kept in the notebook's metadata as
+    ``course.published_run_seconds``: ``make course`` estimates the time left from it.
+    """
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
@@ -169,6 +212,8 @@ def publish(executed: Path, dest: Path) -> Path:
             f"{executed} has an injected parameters cell: publish only default-profile runs."
         )
     strip_volatile(nb)
+    if run_seconds is not None:
+        nb.metadata["course"] = {"published_run_seconds": round(float(run_seconds), 1)}
     nbformat.validate(nb)
     nbformat.write(nb, dest)
     return dest
@@ -191,37 +236,118 @@ def export_figures(notebook: Path, out_dir: Path) -> list[Path]:
     return written
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _failure_text(exc: BaseException) -> str:
+    """A failing cell in a few lines: which cell, the error, the end of its traceback."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        lines = [f"cell {exc.cell_index} (execution count {exc.exec_count}) raised "
+                 f"{exc.ename}: {exc.evalue}"]
+        tb = [_ANSI.sub("", line) for line in (exc.traceback or [])]
+        tail = "\n".join(tb).strip().splitlines()[-8:]
+        return "\n".join(lines + ["    " + t for t in tail])
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _key_metrics(notebook: str, limit: int = 4) -> str:
+    """A short line of the notebook's first scalar metrics and its claims held / stated."""
+    from course_lib.claims import summarise_claims
+    from course_lib.results import load_results
+
+    for result in load_results():
+        if result.get("notebook") != notebook:
+            continue
+        shown = []
+        for name, entry in result.get("metrics", {}).items():
+            value = entry.get("value") if isinstance(entry, dict) else entry
+            if isinstance(value, float):
+                shown.append(f"{name} = {value:.4g}")
+            elif isinstance(value, int) and not isinstance(value, bool):
+                shown.append(f"{name} = {value}")
+            if len(shown) == limit:
+                break
+        claims = result.get("claims") or []
+        if claims:
+            shown.append(f"claims held {summarise_claims(claims)}")
+        return "; ".join(shown)
+    return ""
+
+
 def run_all(
     profile: str, only: Sequence[str] | None = None, *, publish_outputs: bool = False
 ) -> list[NotebookRun]:
-    """Run the notebooks in order, print timings, write the results summary."""
+    """Run the notebooks in order with a progress line each, then print a table and exit status.
+
+    A failing notebook does not stop the others; the command then exits non-zero naming it.
+    Everything the kernels write to stderr goes to ``build/logs/course.log``.
+    """
+    from course_lib.progress import format_duration
     from course_lib.results import record_run_time, write_summary
 
-    runs = []
-    refused = []
-    for path in list_notebooks(only):
-        print(f"[course] running {path.name} (profile {profile}) ...", flush=True)
-        run = run_notebook(path, profile=profile)
-        record_run_time(path.stem, run.seconds)
-        print(f"[course] {path.name}: {run.seconds:.0f} s -> {paths.display(run.output)}", flush=True)
+    log_path = paths.build_dir() / "logs" / "course.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text(f"make course, profile {profile}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    notebooks = list_notebooks(only)
+    print(f"[course] {len(notebooks)} notebook(s), profile {profile}; TensorFlow's start-up log "
+          f"goes to {paths.display(log_path)}", flush=True)
+    runs, rows, failed_names, refused = [], [], [], []
+    for path in notebooks:
+        print(f"[course] {path.name}", flush=True)
+        output = (paths.build_dir() / "notebooks" / path.name)
+        start = time.perf_counter()
+        try:
+            run = run_notebook(path, profile=profile, progress=True, log_path=log_path)
+        except Exception as exc:  # report it, go on with the next notebook
+            seconds = time.perf_counter() - start
+            print(f"[course] {path.name} FAILED after {format_duration(seconds)}:\n"
+                  f"  {_failure_text(exc)}", flush=True)
+            failed_names.append(path.name)
+            rows.append((path.stem, seconds, "FAILED", output))
+            continue
+        try:
+            record_run_time(path.stem, run.seconds)
+        except FileNotFoundError:
+            print(f"[course] {path.name} saved no results (no rec.save())", flush=True)
+        status = "ok"
         failed = failed_claims_of(path.stem)
         for text in failed:
             print(f"[course] {path.name}: claim does not hold: {text}", flush=True)
+        if failed:
+            status = f"ok, {len(failed)} claim(s) do not hold"
+        metrics = _key_metrics(path.stem)
+        print(f"[course] {path.name} done in {format_duration(run.seconds)}"
+              + (f": {metrics}" if metrics else ""), flush=True)
         if publish_outputs:
             if failed:
                 refused.append(path.name)
+                status = "not published (claims)"
                 print(f"[course] NOT published {path.name}: {len(failed)} claim(s) do not hold; "
                       "change the experiment or the sentence, then run again", flush=True)
             else:
-                publish(run.output, path)
+                publish(run.output, path, run_seconds=run.seconds)
+                status = "published"
                 print(f"[course] published outputs into {paths.display(path)}", flush=True)
         runs.append(run)
+        rows.append((path.stem, run.seconds, status, run.output))
     summary = write_summary()
-    print(f"[course] results summary: {paths.display(summary)}")
-    for run in runs:
-        print(f"  {run.name:<32} {run.seconds:7.1f} s")
+    width = max([len(r[0]) for r in rows] + [8])
+    print(f"\n{'notebook':<{width}}  {'wall time':>12}  {'status':<24}  executed copy")
+    for name, seconds, status, output in rows:
+        print(f"{name:<{width}}  {format_duration(seconds):>12}  {status:<24}  {paths.display(output)}")
+    total = sum(r[1] for r in rows)
+    print(f"{'total':<{width}}  {format_duration(total):>12}")
+    print(f"[course] results: {paths.display(summary)}; log: {paths.display(log_path)}", flush=True)
+    problems = []
+    if failed_names:
+        problems.append(f"failed: {', '.join(failed_names)} (see the error above and "
+                        f"{paths.display(log_path)})")
     if refused:
-        raise SystemExit(f"[course] not published (claims that do not hold): {', '.join(refused)}")
+        problems.append(f"not published (claims that do not hold): {', '.join(refused)}")
+    if problems:
+        raise SystemExit("[course] " + "; ".join(problems))
     return runs
 
 
