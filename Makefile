@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.course-installed
 PROFILE ?= workshop
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course publish test unit nbval targets lint lab data doctor lock clean
+.PHONY: help setup course publish test unit nbval browser-test targets lint lab data doctor lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ unit: $(STAMP)  ## only the unit tests (fast)
 
 nbval: $(STAMP)  ## only nbval over the notebooks in the smoke profile
 	COURSE_PROFILE=smoke COURSE_BUILD_DIR=build/nbval $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+browser-test: $(STAMP)  ## start JupyterLab, run notebook 00 in headless Chromium (apt-get install chromium)
+	COURSE_BROWSER_TEST=1 $(PY) -m pytest -p no:cacheprovider -s tests/browser
 
 targets: $(STAMP)  ## check the quality and speed targets against build/results (after `make course`)
 	$(PY) scripts/check_targets.py
