@@ -65,9 +65,16 @@ class PCA:
         out = out.astype(np.float32)
         return out if shape is None else out.reshape((-1, *shape))
 
-    def reconstruct(self, x: np.ndarray) -> np.ndarray:
-        """Project onto the principal subspace and back; same shape as ``x``, float32."""
-        return self.decode(self.encode(x)).reshape(np.shape(x))
+    def reconstruct(self, x: np.ndarray, *, clip: bool = False) -> np.ndarray:
+        """Project onto the principal subspace and back; same shape as ``x``, float32.
+
+        ``clip=True`` clips the result to [0, 1]: the course's convention whenever PCA is
+        compared with an autoencoder whose outputs are in [0, 1] (a sigmoid decoder), since
+        clipping can only lower the error on pixels in [0, 1]. The default (no clipping) is
+        the exact projection, used when PCA is compared with a *linear* autoencoder.
+        """
+        out = self.decode(self.encode(x)).reshape(np.shape(x))
+        return np.clip(out, 0.0, 1.0) if clip else out
 
 
 def fit_pca(x: np.ndarray, n_components: int) -> PCA:

@@ -86,3 +86,14 @@ def test_principal_angles_rejects_bad_input():
         linear.principal_angles(np.eye(3), np.eye(4))
     with pytest.raises(ValueError, match="linearly dependent"):
         linear.principal_angles(np.ones((3, 2)), np.eye(3)[:, :2])
+
+
+def test_pca_reconstruction_can_be_clipped_to_the_pixel_range():
+    rng = np.random.default_rng(3)
+    x = rng.random((200, 12))
+    pca = linear.fit_pca(x, 2)
+    raw, clipped = pca.reconstruct(x), pca.reconstruct(x, clip=True)
+    assert raw.min() < 0 or raw.max() > 1  # a rank-2 projection leaves [0, 1]
+    assert clipped.min() >= 0 and clipped.max() <= 1
+    np.testing.assert_array_equal(clipped, np.clip(raw, 0, 1))
+    assert ((x - clipped) ** 2).mean() <= ((x - raw) ** 2).mean()  # clipping never hurts in [0, 1]
