@@ -335,6 +335,9 @@ def conv_encoder(
     adds one stride-1 Conv2D at full resolution before the first stage (few channels keep it
     cheap). Convs are ``Conv2D → BatchNorm → activation`` (``batch_norm=False`` drops the BN).
     The code layer is linear, as in :func:`mlp_encoder`.
+
+    Built on the page in notebook 03, section 3 (``page_conv_encoder``: the defaults of this
+    function with ``filters=(16, 64)``), and checked there to give the same codes.
     """
     chans = _check_filters(filters)
     h_in, w_in, c_in = _check_image_shape("input_shape", input_shape, len(chans))
@@ -391,6 +394,9 @@ def conv_decoder(
     price of running that conv at the doubled resolution (4x the multiply-adds).
     ``blocks_per_stage`` convolutions run per stage, the extra ones (stride 1) at the stage's
     output resolution.
+
+    Built on the page in notebook 03, section 3 (``page_conv_decoder``, with
+    ``filters=(64, 16)``), and checked there to give the same reconstructions.
     """
     chans = _check_filters(filters)
     latent_dim = _check_positive_int("latent_dim", latent_dim)
@@ -443,6 +449,10 @@ def conv_autoencoder(
 
     ``stem_filters`` only affects the encoder (one extra full-resolution conv); the decoder's
     full-resolution layer has ``filters[0]`` channels.
+
+    Built on the page in notebook 03, section 3, and checked there against this function
+    (same weights → same codes, reconstructions and MSE loss); notebook 03 trains this
+    version and saves it for notebook 04 (``saved_models`` name ``"03_conv_ae"``).
     """
     chans = _check_filters(filters)
     encoder = conv_encoder(
