@@ -6,9 +6,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.course-installed
 PROFILE ?= workshop
+# An offline bundle made by `make wheelhouse` (or copied from a USB stick): install from it alone.
+WHEELHOUSE ?=
+PIP_FROM := $(if $(strip $(WHEELHOUSE)),--no-index --find-links $(WHEELHOUSE)/wheels)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course publish test unit nbval browser-test targets lint lab data doctor lock clean
+.PHONY: help setup wheelhouse course publish test unit nbval browser-test targets lint lab data doctor lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -16,12 +19,16 @@ help:  ## list the targets
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "). Set PYTHON=python3.11 (or newer), e.g. make PYTHON=python3.12 course")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(if $(PIP_FROM),,$(PY) -m pip install --quiet --upgrade pip)
+	$(PY) -m pip install --quiet $(PIP_FROM) -c constraints.txt -e ".[dev]"
+	$(if $(strip $(WHEELHOUSE)),COURSE_DATA_DIR=$(WHEELHOUSE)/fashion-mnist $(PY) -m course_lib.data fetch)
 	$(PY) -m course_lib.runner kernel
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install pinned dependencies + course_lib
+setup: $(STAMP)  ## create .venv and install pinned dependencies + course_lib (WHEELHOUSE=dir: offline)
+
+wheelhouse: $(STAMP)  ## download every pinned wheel (Linux x86-64, macOS arm64) + the data into build/wheelhouse
+	$(PY) scripts/make_wheelhouse.py
 
 course: $(STAMP)  ## execute every notebook (default profile; NB=05 for one) into build/, with progress and a final table
 	$(PY) -m course_lib.runner run --profile $(PROFILE) $(if $(NB),--only $(NB))
