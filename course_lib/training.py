@@ -97,6 +97,54 @@ class EpochTimer(keras.callbacks.Callback):
         return float(np.median(steady))
 
 
+@keras.saving.register_keras_serializable(package="course_lib")
+class FreshGaussianNoise(keras.layers.Layer):
+    """Clipped Gaussian noise, drawn afresh for every batch, in training only.
+
+    Built on the page in notebook 04, section 3. Put it in front of a restorer
+    (:func:`with_fresh_noise`) and ``fit(x, x)`` trains a denoising autoencoder: every batch
+    is corrupted in the graph as ``clip(x + eps, 0, 1)`` with ``eps ~ N(0, sigma^2)`` and the
+    clean ``x`` is the target, so the model never sees the same noisy image twice. At
+    inference (``training=False``) it passes its input through: feed it noisy images.
+    ``seed`` makes the sequence of noise draws reproducible (two layers with the same seed
+    draw the same noise).
+    """
+
+    def __init__(self, sigma: float, *, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sigma = _positive_float("sigma", sigma, "FreshGaussianNoise", allow_zero=True)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=False):
+        if not training:
+            return x
+        noise = keras.random.normal(keras.ops.shape(x), stddev=self.sigma, seed=self.seed_generator)
+        return keras.ops.clip(x + noise, 0.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "sigma": self.sigma, "seed": self.seed}
+
+
+def with_fresh_noise(network: keras.Model, sigma: float, *, seed: int | None = None) -> keras.Model:
+    """``network`` behind a :class:`FreshGaussianNoise` layer: ``fit(x, x)`` then denoises.
+
+    The returned model shares its weights with ``network``; after training, call either on
+    noisy images (the noise layer is inactive at inference).
+    """
+    if not isinstance(network, keras.Model) or not network.inputs:
+        raise ValueError("with_fresh_noise: network must be a built Keras model with an input shape "
+                         f"(e.g. models.conv_denoiser(...)), got {network!r}.")
+    shape = tuple(network.inputs[0].shape[1:])
+    return keras.Sequential(
+        [keras.Input(shape), FreshGaussianNoise(sigma, seed=seed, name="fresh_noise"), network],
+        name=f"{network.name}_with_fresh_noise",
+    )
+
+
 def fit_autoencoder(
     model: keras.Model,
     x,

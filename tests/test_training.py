@@ -129,3 +129,25 @@ def test_fit_autoencoder_corrupt_must_keep_the_shape():
         training.fit_autoencoder(model, x, epochs=1, corrupt=lambda b, rng: b[:, :2])
     with pytest.raises(ValueError, match="must be a function"):
         training.fit_autoencoder(model, x, epochs=1, corrupt="gaussian")
+
+
+def test_fresh_gaussian_noise_corrupts_in_training_only_and_reproducibly(tmp_path):
+    x = np.full((64, 8, 8, 1), 0.5, dtype="float32")
+    layer = training.FreshGaussianNoise(0.1, seed=3)
+    np.testing.assert_array_equal(np.asarray(layer(x)), x)  # inference: passes through
+    first, second = np.asarray(layer(x, training=True)), np.asarray(layer(x, training=True))
+    assert abs(float((first - x).std()) - 0.1) < 0.01 and abs(float((first - x).mean())) < 0.01
+    assert not np.allclose(first, second)  # a fresh draw for every batch
+    np.testing.assert_array_equal(first, np.asarray(training.FreshGaussianNoise(0.1, seed=3)(x, training=True)))
+    assert np.asarray(training.FreshGaussianNoise(2.0, seed=0)(x, training=True)).min() >= 0.0  # clipped
+    with pytest.raises(ValueError, match="sigma"):
+        training.FreshGaussianNoise(-0.1)
+    net = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 3, padding="same")], name="net")
+    model = training.with_fresh_noise(net, 0.2, seed=0)
+    training.fit_autoencoder(model, x, epochs=1, batch_size=32)
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(net(x)), atol=1e-6)  # shares weights
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="built Keras model"):
+        training.with_fresh_noise("net", 0.2)
