@@ -36,6 +36,7 @@ course: $(STAMP)  ## execute every notebook (default profile; NB=05 for one) int
 publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks into notebooks/ and results into README.md
 	$(PY) -m course_lib.runner run --profile workshop --publish
 	$(PY) -m course_lib.results readme README.md
+	$(PY) -m course_lib.results timings docs/instructors.md
 
 test: $(STAMP)  ## unit tests, notebook checks, every notebook in the smoke profile, ruff
 	$(PY) -m ruff check course_lib tests notebooks scripts

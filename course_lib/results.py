@@ -500,6 +500,16 @@ README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
 
 
+def _replace_block(path: Path, start: str, end: str, body: str) -> Path:
+    text = path.read_text(encoding="utf-8")
+    if text.count(start) != 1 or text.count(end) != 1:
+        raise ValueError(f"{path} needs exactly one {start} ... {end} block to update.")
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    _atomic_write_text(path, f"{head}{start}\n{body.strip()}\n{end}{tail}")
+    return path
+
+
 def update_readme(
     readme: str | os.PathLike[str], results_dir: str | os.PathLike[str] | None = None
 ) -> Path:
@@ -507,17 +517,36 @@ def update_readme(
 
     Keeps the README's reference numbers generated from ``build/results`` (never typed).
     """
-    path = Path(readme)
-    text = path.read_text(encoding="utf-8")
-    if text.count(README_START) != 1 or text.count(README_END) != 1:
-        raise ValueError(
-            f"{path} needs exactly one {README_START} ... {README_END} block to update."
-        )
-    head, rest = text.split(README_START)
-    _, tail = rest.split(README_END)
     table = format_summary(load_results(results_dir)).split("\n", 2)[2]  # drop the H1 title
-    _atomic_write_text(path, f"{head}{README_START}\n{table.strip()}\n{README_END}{tail}")
-    return path
+    return _replace_block(Path(readme), README_START, README_END, table)
+
+
+TIMINGS_START = "<!-- timings:start -->"
+TIMINGS_END = "<!-- timings:end -->"
+
+
+def format_timings(results: Sequence[Mapping[str, Any]]) -> str:
+    """A compact table for planning a session: notebook, profile, wall time, training, claims."""
+    lines = ["| notebook | profile | wall time | of which training | claims held |",
+             "|---|---|---|---|---|"]
+    total = 0.0
+    for r in results:
+        seconds = r.get("run_seconds", r.get("wall_time_seconds"))
+        if isinstance(seconds, int | float):
+            total += seconds
+        train = (r.get("metrics", {}).get("train_seconds") or {}).get("value")
+        claims = r.get("claims") or []
+        lines.append(f"| {r.get('notebook')} | {r.get('profile')} | {_fmt_seconds(seconds)} | "
+                     f"{_fmt_seconds(train) if isinstance(train, int | float) else '—'} | "
+                     f"{claims_module.summarise_claims(claims)} |")
+    lines.append(f"| all | | {_fmt_seconds(total)} | | |")
+    return "\n".join(lines)
+
+
+def update_timings(path: str | os.PathLike[str], results_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write the timings table into the ``timings`` block of ``path`` (the instructors' guide)."""
+    return _replace_block(Path(path), TIMINGS_START, TIMINGS_END,
+                          format_timings(load_results(results_dir)))
 
 
 # --------------------------------------------------------------------------- command line
@@ -534,12 +563,22 @@ def _parser() -> argparse.ArgumentParser:
     readme = sub.add_parser("readme", help="write the summary table into README.md's results block")
     readme.add_argument("readme", help="path of the README to update")
     readme.add_argument("--dir", default=None, help="results folder (default: build/results)")
+    timings = sub.add_parser("timings", help="write the timings table into a document's timings block")
+    timings.add_argument("document", help="e.g. docs/instructors.md")
+    timings.add_argument("--dir", default=None, help="results folder (default: build/results)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``summary [--dir D] [--out F]``: write the summary, print its path and the table."""
     args = _parser().parse_args(argv)
+    if args.command == "timings":
+        try:
+            print(f"updated {update_timings(args.document, args.dir)}")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "readme":
         try:
             print(f"updated {update_readme(args.readme, args.dir)}")

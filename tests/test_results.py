@@ -446,3 +446,22 @@ def test_update_readme_replaces_only_the_marked_block(tmp_path):
     readme.write_text("no markers here\n")
     with pytest.raises(ValueError, match="results:start"):
         results.update_readme(readme, tmp_path)
+
+
+def test_timings_block_is_generated_from_the_results(tmp_path):
+    saved(tmp_path, "01_a", {"train_seconds": 100.0})
+    data = json.loads((tmp_path / "01_a.json").read_text())
+    data["run_seconds"] = 150.0
+    data["claims"] = [{"text": "t", "holds": True, "values": {}}]
+    (tmp_path / "01_a.json").write_text(json.dumps(data))
+    saved(tmp_path, "02_b", {})
+    doc = tmp_path / "guide.md"
+    doc.write_text("intro\n<!-- timings:start -->\nold\n<!-- timings:end -->\nrest\n")
+    results.update_timings(doc, tmp_path)
+    text = doc.read_text()
+    assert "old" not in text and text.startswith("intro") and text.endswith("rest\n")
+    assert "| 01_a | smoke | 2 min 30 s | 1 min 40 s | 1 / 1 |" in text
+    assert "| 02_b | smoke |" in text and "| all |" in text
+    doc.write_text("no markers")
+    with pytest.raises(ValueError, match="timings:start"):
+        results.update_timings(doc, tmp_path)
