@@ -104,6 +104,9 @@ def mlp_decoder(
 class Autoencoder(keras.Model):
     """``x_hat = decoder(encoder(x))``, trained with any Keras reconstruction loss.
 
+    Its dense version is built on the page in notebook 01, section 2, and checked against
+    :func:`mlp_autoencoder` there.
+
     Use it like any Keras model: ``ae.compile(optimizer="adam", loss="mse")`` and
     ``ae.fit(x, x, ...)``. ``encode`` and ``decode`` run the two halves on NumPy arrays.
     Saves to and loads from ``.keras`` files (the class is registered with Keras).
@@ -199,7 +202,10 @@ def mlp_autoencoder(
 ) -> Autoencoder:
     """A symmetric dense autoencoder: encoder ``hidden`` → code → reversed ``hidden`` → image.
 
-    ``code_activation`` and ``code_l1`` are passed to :func:`mlp_encoder` (sparse codes).
+    Built on the page in notebook 01, section 2 (784 → 256 → 32 → 256 → 784 in plain Keras 3)
+    and checked there against this builder: the same weights give the same codes,
+    reconstructions and loss. ``code_activation`` and ``code_l1`` are passed to
+    :func:`mlp_encoder` (sparse codes).
     """
     units = _check_hidden(hidden)
     encoder = mlp_encoder(
