@@ -501,7 +501,10 @@ def conv_denoiser(
     output_activation: str | None = "sigmoid",
     name: str = "conv_denoiser",
 ) -> keras.Model:
-    """A fully convolutional encoder-decoder for restoration (notebook 04): image in, image out.
+    """A fully convolutional encoder-decoder for restoration: image in, image out.
+
+    Built on the page in notebook 04, section 3 (``page_unet``, checked against this function
+    with the same weights), then trained there from this function.
 
     Encoder: one stage per entry of ``filters``, each a stride-2 conv that halves the
     resolution and a stride-1 conv (28x28 -> 14x14x32 -> 7x7x64 for the defaults). Decoder:
