@@ -1,12 +1,21 @@
-"""MMD: a naive cross-check, known population values, the noise floor, prior_match, bad input."""
+"""MMD: a naive cross-check, known population values, the noise floor, prior_match, bad input;\nprior_match_by_scale: sees the shape (a disc vs a spiral) that the median bandwidth misses."""
 
+import json
 import tracemalloc
 
 import numpy as np
 import pytest
 
-from course_lib.priors import GaussianMixture2D, StandardGaussian
-from course_lib.two_sample import median_bandwidth, mmd2, prior_match
+from course_lib.priors import GaussianMixture2D, StandardGaussian, SwissRoll2D
+from course_lib.results import ResultsRecorder
+from course_lib.two_sample import (
+    PRIOR_MATCH_THRESHOLD,
+    matches_prior,
+    median_bandwidth,
+    mmd2,
+    prior_match,
+    prior_match_by_scale,
+)
 
 
 def _gauss(n, d, seed, mean=0.0, scale=1.0):
@@ -395,3 +404,121 @@ def test_bad_input_raises_clear_errors(x, y, kwargs, match):
 def test_non_numeric_input_is_a_type_error():
     with pytest.raises(TypeError, match="numeric"):
         mmd2(np.array([["a", "b"], ["c", "d"]]), np.zeros((2, 2)))
+
+
+# --------------------------------------------------------------------------- prior_match_by_scale
+
+
+def _roll_disc(n, seed):
+    """Swiss-roll codes that fill the roll's area but not its spiral: a uniform disc (an ellipse)
+    with the swiss roll's mean and covariance, so the first two moments agree."""
+    roll = SwissRoll2D().sample(100_000, seed=99).astype(np.float64)
+    root = np.linalg.cholesky(np.cov(roll.T))
+    rng = np.random.default_rng(seed)
+    r = 2.0 * np.sqrt(rng.uniform(size=n))  # a uniform disc of radius 2 has covariance I
+    t = rng.uniform(0.0, 2.0 * np.pi, size=n)
+    return roll.mean(axis=0) + np.stack([r * np.cos(t), r * np.sin(t)], axis=1) @ root.T
+
+
+def test_by_scale_sees_the_disc_that_the_median_bandwidth_misses():
+    roll = SwissRoll2D()
+    result = prior_match_by_scale(_roll_disc(3000, seed=1), roll.sample, n=1000, seed=0)
+    # At the median bandwidth the disc looks like the roll: the ratio is within the range of
+    # genuine samples ...
+    assert result["by_scale"]["1.0"]["ratio"] < PRIOR_MATCH_THRESHOLD
+    # ... at a fraction of it the spiral's gaps, which the disc fills, are obvious.
+    assert result["worst_ratio"] > 3 * PRIOR_MATCH_THRESHOLD
+    assert result["worst_scale"] < 1.0
+    assert not matches_prior(result)
+
+
+@pytest.mark.parametrize("prior", [SwissRoll2D(), GaussianMixture2D(), StandardGaussian(2)],
+                         ids=lambda p: p.name)
+def test_by_scale_genuine_samples_match(prior):
+    for s in range(3):
+        result = prior_match_by_scale(prior.sample(2000, seed=300 + s), prior.sample, n=500, seed=s)
+        assert matches_prior(result), result
+        assert all(0.3 < v["ratio"] < PRIOR_MATCH_THRESHOLD for v in result["by_scale"].values())
+
+
+def test_by_scale_sees_a_missing_mode_and_a_wrong_covariance():
+    z, component = GaussianMixture2D().sample_with_labels(4000, seed=2)
+    nine_arms = z[component != 0][:2000]
+    assert not matches_prior(prior_match_by_scale(nine_arms, GaussianMixture2D().sample, n=500))
+    squeezed = StandardGaussian(2).sample(2000, seed=3) * np.array([1.25, 0.8])
+    assert not matches_prior(prior_match_by_scale(squeezed, StandardGaussian(2).sample, n=500))
+
+
+def test_by_scale_structure_and_recordable(tmp_path):
+    prior = GaussianMixture2D()
+    result = prior_match_by_scale(prior.sample(1200, seed=4), prior.sample, n=400, repeats=2, seed=5)
+    assert set(result) == {"n", "subsets", "median_bandwidth", "by_scale", "worst_ratio", "worst_scale"}
+    assert result["n"] == 400 and result["subsets"] == 3
+    assert type(result["n"]) is int and type(result["subsets"]) is int
+    assert list(result["by_scale"]) == ["1.0", "0.5", "0.25", "0.125"]
+    for key, entry in result["by_scale"].items():
+        assert set(entry) == {"bandwidth", "codes_vs_prior", "prior_vs_prior", "ratio"}
+        assert all(type(v) is float for v in entry.values())
+        assert entry["bandwidth"] == pytest.approx(float(key) * result["median_bandwidth"], rel=1e-12)
+        assert entry["ratio"] == pytest.approx(entry["codes_vs_prior"] / entry["prior_vs_prior"])
+    ratios = {float(k): v["ratio"] for k, v in result["by_scale"].items()}
+    assert result["worst_ratio"] == max(ratios.values())
+    assert type(result["worst_scale"]) is float and ratios[result["worst_scale"]] == result["worst_ratio"]
+    json.loads(json.dumps(result, allow_nan=False))  # plain JSON types only
+    rec = ResultsRecorder("00_test", profile="smoke", data_source="synthetic", results_dir=tmp_path)
+    rec.record("prior_match_by_scale", result)  # str keys: accepted by the results recorder
+    # same arguments, same numbers
+    assert prior_match_by_scale(prior.sample(1200, seed=4), prior.sample, n=400, repeats=2, seed=5) == result
+
+
+@pytest.mark.parametrize("scales", [(1.0, 0.5, 0.25, 0.125), (0.7, 0.3, 2.0)], ids=["powers_of_2", "others"])
+def test_by_scale_agrees_with_prior_match_at_each_bandwidth(scales):
+    # Same sets, draws and median bandwidth as prior_match; each scale is prior_match at
+    # bandwidth scale * median (the powers of 2 are computed by squaring, the others by exp).
+    prior = SwissRoll2D()
+    codes = _roll_disc(900, seed=6)
+    result = prior_match_by_scale(codes, prior.sample, n=300, scales=scales, seed=8)
+    assert result["median_bandwidth"] == prior_match(codes, prior.sample, n=300, seed=8)["bandwidth"]
+    for s in scales:
+        single = prior_match(codes, prior.sample, n=300, seed=8, bandwidth=s * result["median_bandwidth"])
+        entry = result["by_scale"][repr(float(s))]
+        for k in ("codes_vs_prior", "prior_vs_prior", "ratio"):
+            assert entry[k] == pytest.approx(single[k], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "scales, match",
+    [
+        ((), "scales is empty"),
+        ([], "scales is empty"),
+        ((1.0, 0.0), "finite number > 0"),
+        ((1.0, -0.5), "finite number > 0"),
+        ((np.nan,), "finite number > 0"),
+        ((np.inf,), "finite number > 0"),
+        (("small",), "finite number > 0"),
+        ((True,), "finite number > 0"),
+        ((0.5, 0.5), "distinct"),
+    ],
+)
+def test_by_scale_bad_scales(scales, match):
+    prior = StandardGaussian(2)
+    with pytest.raises(ValueError, match=match):
+        prior_match_by_scale(prior.sample(100, seed=0), prior.sample, scales=scales)
+
+
+def test_by_scale_bad_other_arguments_and_matches_prior_errors():
+    prior = StandardGaussian(2)
+    codes = prior.sample(100, seed=0)
+    with pytest.raises(ValueError, match="larger than the number of codes"):
+        prior_match_by_scale(codes, prior.sample, n=101)
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1"):
+        prior_match_by_scale(codes, prior.sample, repeats=0)
+    with pytest.raises(ValueError, match="prior_match_by_scale: codes must be a 2-D array"):
+        prior_match_by_scale(codes.ravel(), prior.sample)
+    assert prior_match_by_scale(codes, prior.sample, scales=0.5)["by_scale"].keys() == {"0.5"}
+    with pytest.raises(ValueError, match="returned by prior_match_by_scale"):
+        matches_prior(prior_match(codes, prior.sample))
+    result = prior_match_by_scale(codes, prior.sample)
+    with pytest.raises(ValueError, match="threshold must be a finite number > 0"):
+        matches_prior(result, threshold=0)
+    assert matches_prior(result, threshold=1e6) and not matches_prior(result, threshold=1e-6)
