@@ -466,8 +466,10 @@ def conditional_logit_decoder(
 class ConditionalVAE(VAE):
     """A VAE whose encoder and decoder both see the class label (Sohn et al. 2015).
 
-    Same objective and options as :class:`VAE`, but the model describes ``p(x | y)``: train
-    with ``fit((images, labels))`` (integer labels), generate a chosen class with
+    Built on the page in notebook 06, section 3a (the one-hot label concatenated to the
+    flattened image and to the code) and checked there against this class with the same
+    weights. Same objective and options as :class:`VAE`, but the model describes ``p(x | y)``:
+    train with ``fit((images, labels))`` (integer labels), generate a chosen class with
     :meth:`sample`, and transfer "style" by encoding an image with its own label and
     decoding the code with another (:meth:`restyle`).
     """
