@@ -50,6 +50,7 @@ class Sampling(keras.layers.Layer):
     Sampling ``z ~ q(z|x)`` directly would block gradients; written this way the randomness
     sits in ``eps``, which does not depend on the weights, and ``z`` is a differentiable
     function of ``mean`` and ``log_var``. The noise comes from a seeded Keras generator.
+    Built on the page in notebook 05, section 2 (checked there against this layer).
     """
 
     def __init__(self, seed: int | None = None, **kwargs) -> None:
@@ -80,7 +81,7 @@ def gaussian_mlp_encoder(
     """Dense encoder with two heads: ``x -> (mean, log_var)``, each of size ``latent_dim``.
 
     Predicting ``log_var`` (not the variance) keeps the variance positive without a
-    constraint and makes the KL term smooth.
+    constraint and makes the KL term smooth. Built on the page in notebook 05, section 5.
     """
     shape = _check_shape(input_shape)
     latent_dim = _check_positive_int("latent_dim", latent_dim)
@@ -102,7 +103,10 @@ def logit_mlp_decoder(
     activation: str = "relu",
     name: str = "decoder",
 ) -> keras.Model:
-    """Dense decoder ``z -> logits``, one per pixel, in the image's shape (no sigmoid)."""
+    """Dense decoder ``z -> logits``, one per pixel, in the image's shape (no sigmoid).
+
+    Built on the page in notebook 05, section 5.
+    """
     latent_dim = _check_positive_int("latent_dim", latent_dim)
     shape = _check_shape(output_shape)
     units = _check_hidden(hidden)
@@ -138,6 +142,10 @@ class VAE(keras.Model):
     the sampled ``"z"`` and the decoder's ``"logits"``. Metrics during ``fit``: ``loss``
     (the objective), ``reconstruction`` (``-E log p(x|z)``), ``kl`` and ``neg_elbo``
     (their sum), all per example in nats.
+
+    Built on the page in notebook 05, section 5 (``Sampling``, encoder, decoder and a model
+    with this ``call`` and ``compute_loss``, without the options); the page version is checked
+    there against this class with the same weights and seeds.
     """
 
     def __init__(
