@@ -11,6 +11,32 @@ Run from the repository root::
     python scripts/bench_adversarial.py --model aae --prior mixture --latent 2 --epochs 10
     python scripts/bench_adversarial.py --model aae --latent 2 --batch-size 256 --lr 5e-4 --adv-lr 1e-3 --r1 10
     python scripts/bench_adversarial.py --model vae --epochs 20 --latent 16
+
+Tuning notes (the history behind notebook 07's settings; measured on the 2-core CPU, full data)
+------------------------------------------------------------------------------------------------
+- Learning rates of the 2-D AAEs: with the adversarial rate 5x *below* the reconstruction rate
+  the reconstruction wins, the codes spread far beyond the prior and the discriminator wins the
+  game (accuracy 0.98); the notebook uses ``--lr 5e-4 --adv-lr 1e-3`` (adversarial 2x above).
+- Cosine decay of every rate (``fit_aae(decay=True)``): without it the median-bandwidth MMD
+  ratio for the mixture prior was 20x worse.
+- R1 gradient penalty (``--r1 10``), 2-D codes, 10 epochs, median-bandwidth MMD ratio at
+  n = 2000 averaged over five disjoint sets of test codes: Gaussian prior 11.8 without the
+  penalty (and a spectrally normalised D), 1.1 / 1.8 / 1.9 / 3.3 over four seeds with it;
+  mixture 1.2, swiss roll 1.2. With all 10,000 test codes at once the Gaussian ratios were
+  2.5-14 (the codes fill a disc with a sharp edge near radius 2.3: N(0, I)'s tails are missing).
+  Spectral normalisation instead of R1 helped the mixture but left the Gaussian at 1.6-6.0;
+  gamma = 100 made it worse again (4.0).
+- Seed to seed, where the game ends varied more than any setting changed it (rates; gamma from
+  1 to 100; 20 epochs; larger batches or discriminators; packs of 2 or 4 codes; weight
+  averaging). The notebook used to train two Gaussian-prior runs and keep the better one on
+  validation codes (test ratios 3.32 and 1.53); it now trains one run per prior, to fit the
+  workshop time, and reports the match honestly at several kernel scales.
+- The median-bandwidth MMD cannot see shape: in the published run of the earlier version the
+  swiss-roll codes filled a disc with no spiral and still scored a ratio of 1.00; the notebook
+  now uses ``two_sample.prior_match_by_scale`` (1, 1/2, 1/4, 1/8 of the median bandwidth).
+- The 16-d AAE of the comparison used to run without R1 and with the adversarial rate 5x below
+  the reconstruction rate (``--lr 1e-3 --adv-lr 2e-4``): median-bandwidth ratio 58, Fréchet
+  distance 95.7 (VAE 59.9, VAE-GAN 38.7) after 12 epochs. It now uses the 2-D recipe.
 """
 
 from __future__ import annotations

@@ -88,11 +88,18 @@ def _beta_monotone(r: Mapping[str, Any]) -> tuple[bool, str]:
 
 
 def _prior_match(prior: str) -> Callable[[Mapping[str, Any]], tuple[bool, str]]:
+    """The 2-D AAE's codes match ``prior`` at every kernel scale (the shape-aware MMD test)."""
+    from course_lib.two_sample import PRIOR_MATCH_THRESHOLD
+
     def check(r: Mapping[str, Any]) -> tuple[bool, str]:
         m = _metric(r, "aae_prior_match")[prior]
-        ok = m["ratio"] <= 2.0
-        return ok, (f"2-D AAE, {prior} prior: MMD² codes vs prior {m['codes_vs_prior']:.2e}, prior vs prior "
-                    f"{m['prior_vs_prior']:.2e} at n={m['n']}: ratio {m['ratio']:.2f} (target <= 2)")
+        if "worst_ratio" not in m:  # recorded before the test looked at several scales
+            return False, (f"2-D AAE, {prior} prior: only the median-bandwidth ratio ({m['ratio']:.2f}) was "
+                           "recorded, which cannot see shape; re-run notebook 07")
+        ok = m["worst_ratio"] <= PRIOR_MATCH_THRESHOLD
+        return ok, (f"2-D AAE, {prior} prior: MMD ratio at n={m['n']}, worst over kernel scales "
+                    f"{m['worst_ratio']:.2f} (at {m['worst_scale']:g} x the median bandwidth; at the median "
+                    f"bandwidth {m['ratio']:.2f}); target <= {PRIOR_MATCH_THRESHOLD}")
 
     return check
 
@@ -120,8 +127,8 @@ TARGETS: dict[str, list[tuple[str, Callable[[Mapping[str, Any]], tuple[bool, str
         ("beta sweep: >= 5 values, rate down and distortion up", _beta_monotone),
     ],
     "07_adversarial_autoencoders": [
-        ("AAE codes match the Gaussian prior (MMD ratio <= 2)", _prior_match("gaussian")),
-        ("AAE codes match the mixture prior (MMD ratio <= 2)", _prior_match("mixture")),
+        ("AAE codes match the Gaussian prior at every kernel scale", _prior_match("gaussian")),
+        ("AAE codes match the mixture prior at every kernel scale", _prior_match("mixture")),
         ("VAE-GAN Fréchet distance below the VAE's", _vaegan_sharper),
     ],
 }
