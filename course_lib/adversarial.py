@@ -83,6 +83,8 @@ def mlp_discriminator(
     ``keras.layers.SpectralNormalization`` (Miyato et al. 2018): each weight matrix is divided
     by its largest singular value, which bounds how steeply the discriminator's output can
     change with ``z`` -- smoother, more informative gradients for the encoder.
+
+    Built on the page in notebook 07, section 2 (``code_discriminator``), and checked there.
     """
     input_dim = _check_positive_int("input_dim", input_dim)
     units = _check_hidden(hidden)
@@ -239,6 +241,10 @@ class AdversarialAutoencoder(_ThreeNetworkModel):
     (discriminator cross-entropy, ``2 log 2 = 1.386`` when it cannot tell codes from prior
     samples) and ``d_accuracy``; ``g_loss`` (the encoder's adversarial loss, ``log 2 =
     0.693`` at the equilibrium).
+
+    The three-phase training step is built on the page in notebook 07, section 2
+    (``aae_train_step``, with ``GradientTape`` and the R1 penalty), and checked there against
+    :meth:`train_step`: the same weights and batch give the same losses and updated weights.
     """
 
     def __init__(
@@ -556,6 +562,9 @@ class VAEGAN(_ThreeNetworkModel):
     adversarial gradient: its job is still to infer ``z``. Metrics: those terms plus
     ``d_real``/``d_fake`` (the discriminator's mean probability "real" on real images and on
     prior samples).
+
+    The losses are built on the page in notebook 07, section 5 (``vaegan_losses``), and
+    checked there against :meth:`test_step` with the same networks, batch and random draws.
     """
 
     def __init__(
