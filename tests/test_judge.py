@@ -78,6 +78,14 @@ def test_outputs_shapes_and_consistency(the_judge, test_set):
     np.testing.assert_allclose(the_judge.features(x[:7]), feats[:7], rtol=1e-5, atol=1e-6)
 
 
+def test_features_and_predictions_in_one_pass_equal_the_separate_calls(the_judge, test_set):
+    x, _ = test_set
+    feats, predicted = the_judge.features_and_predictions(x[:300])
+    np.testing.assert_allclose(feats, the_judge.features(x[:300]), atol=1e-6)
+    np.testing.assert_array_equal(predicted, the_judge.predict(x[:300]))
+    assert feats.shape == (300, 128) and predicted.shape == (300,)
+
+
 def test_class_accuracy_on_true_labels_is_the_accuracy(the_judge, test_set):
     x, y = test_set[0][:1000], test_set[1][:1000]
     acc = judge.class_accuracy(the_judge, x, y)
