@@ -25,7 +25,8 @@ KERNELSPEC = {"name": runner.KERNEL_NAME, "display_name": runner.KERNEL_DISPLAY_
 # Metrics each notebook must record (issue texts name them).
 EXPECTED_METRICS: dict[str, set[str]] = {
     "00_setup_and_data": {"train_examples", "test_examples", "pixel_mean", "pixel_std"},
-    "01_mlp_autoencoder": {"pca_k32_test_mse", "linear_ae_k32_test_mse", "mlp_ae_k32_test_mse"},
+    "01_mlp_autoencoder": {"pca_k32_test_mse", "linear_ae_k32_test_mse", "mlp_ae_k32_test_mse",
+                           "pca_k32_clipped_test_mse", "mlp_ae_k32_psnr"},
     "02_deep_autoencoder": {"deep_ae_test_mse_by_k", "pca_test_mse_by_k", "probe_acc_code32",
                             "probe_acc_pixels", "probe_acc_pca32"},
     "03_convolutional_autoencoder": {"conv_ae_latent64_test_mse", "conv_ae_latent64_psnr",
