@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 CONFIGS: dict[str, dict] = {
     # Fits the workshop budget (<= 4 min for the whole notebook). History: 10 epochs were
     # measured at 19.5 s per epoch on 2 cores (194 s, test MSE 0.00478), but on 2026-12-01 the
-    # same 2-core machine ran this model at 40 s per epoch, so notebook 03 now trains 3 epochs.
+    # same 2-core machine ran this model at 40 s per epoch, and at 61 s inside a notebook run
+    # (3 epochs: test MSE 0.00564, whole notebook 252 s), so notebook 03 now trains 2 epochs.
     # The --compare search (5 epochs, batch 128, 1-epoch warm-up + cosine, seed 42), test MSE /
     # validation MSE / training seconds:
     #   conv (16, 64): peak 5e-3 -> 0.00519 / 0.00521 / 206 s;  2e-3 -> 0.00566 / 0.00568 / 190 s
@@ -57,7 +58,7 @@ CONFIGS: dict[str, dict] = {
             "blocks_per_stage": 1,
             "stem_filters": None,
         },
-        "train": {"epochs": 3, "batch_size": 128, "lr": 5e-3, "warmup_epochs": 1},
+        "train": {"epochs": 2, "batch_size": 128, "lr": 5e-3, "warmup_epochs": 1},
     },
     # Twice the 28x28 channels, 30 epochs: meant for a GPU. Measured once on one core of the
     # 2-core CPU (taskset -c 1): 81 s per epoch, 2,388 s in all (1.03 M parameters) -> test
