@@ -1,4 +1,5 @@
-"""MMD: a naive cross-check, known population values, the noise floor, prior_match, bad input;\nprior_match_by_scale: sees the shape (a disc vs a spiral) that the median bandwidth misses."""
+"""MMD: a naive cross-check, known population values, the noise floor, prior_match, bad input;
+prior_match_by_scale: sees the shape (a disc vs a spiral) that the median bandwidth misses."""
 
 import json
 import tracemalloc
