@@ -123,6 +123,17 @@ def _check_count(value: object, what: str, caller: str, minimum: int) -> int:
     return int(value)
 
 
+def _positive_floats(values: Sequence[object], caller: str, message: str) -> tuple[float, ...]:
+    """``values`` as finite floats > 0 (bools refused), or ``ValueError(f"{caller}: {message}")``."""
+    out = []
+    for v in values:
+        if (not isinstance(v, Real) or isinstance(v, bool) or not math.isfinite(float(v))
+                or float(v) <= 0):
+            raise ValueError(f"{caller}: {message}")
+        out.append(float(v))
+    return tuple(out)
+
+
 def _check_bandwidths(bandwidth: float | Sequence[float], caller: str) -> tuple[float, ...]:
     """One or several bandwidths as a tuple of finite positive floats, or a ValueError."""
     values = [bandwidth] if np.ndim(bandwidth) == 0 else list(np.asarray(bandwidth).ravel())
@@ -131,17 +142,10 @@ def _check_bandwidths(bandwidth: float | Sequence[float], caller: str) -> tuple[
             f"{caller}: bandwidth is an empty sequence. Pass None (median heuristic), one "
             "positive number, or a non-empty list of positive numbers."
         )
-    out = []
-    for h in values:
-        ok = isinstance(h, Real) and not isinstance(h, bool)
-        if not ok or not math.isfinite(float(h)) or float(h) <= 0:
-            raise ValueError(
-                f"{caller}: every bandwidth must be a finite number > 0, got {bandwidth!r}. "
-                "It is the kernel's length scale, in the units of the points; pass None to "
-                "use the median heuristic."
-            )
-        out.append(float(h))
-    return tuple(out)
+    return _positive_floats(
+        values, caller,
+        f"every bandwidth must be a finite number > 0, got {bandwidth!r}. It is the kernel's "
+        "length scale, in the units of the points; pass None to use the median heuristic.")
 
 
 # --------------------------------------------------------------------------- kernel sums
@@ -483,19 +487,13 @@ def _check_scales(scales: object, caller: str) -> tuple[float, ...]:
             f"{caller}: scales is empty. Pass one or more fractions of the median bandwidth, "
             f"e.g. scales={DEFAULT_SCALES}."
         )
-    out = []
-    for s in values:
-        ok = isinstance(s, Real) and not isinstance(s, bool)
-        if not ok or not math.isfinite(float(s)) or float(s) <= 0:
-            raise ValueError(
-                f"{caller}: every scale must be a finite number > 0, got {scales!r}. A scale is a "
-                "fraction of the median bandwidth (1.0 = the median heuristic, 0.25 = a quarter "
-                "of it)."
-            )
-        out.append(float(s))
+    out = _positive_floats(
+        values, caller,
+        f"every scale must be a finite number > 0, got {scales!r}. A scale is a fraction of "
+        "the median bandwidth (1.0 = the median heuristic, 0.25 = a quarter of it).")
     if len(set(out)) != len(out):
         raise ValueError(f"{caller}: scales must be distinct, got {scales!r}.")
-    return tuple(out)
+    return out
 
 
 def _kernel_sums_each(
