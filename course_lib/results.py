@@ -570,23 +570,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``summary [--dir D] [--out F]``: write the summary, print its path and the table."""
+    """``summary [--dir D] [--out F]`` (write the summary, print it), ``readme``, ``timings``."""
     args = _parser().parse_args(argv)
-    if args.command == "timings":
-        try:
-            print(f"updated {update_timings(args.document, args.dir)}")
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
-    if args.command == "readme":
-        try:
-            print(f"updated {update_readme(args.readme, args.dir)}")
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
     try:
+        if args.command == "timings":
+            print(f"updated {update_timings(args.document, args.dir)}")
+            return 0
+        if args.command == "readme":
+            print(f"updated {update_readme(args.readme, args.dir)}")
+            return 0
         target = write_summary(args.dir, args.out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
