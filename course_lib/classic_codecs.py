@@ -1,0 +1,122 @@
+"""Rate–distortion curves of the classic codecs (JPEG, WebP, PNG) through Pillow, on real files.
+
+Every image is written to its own file in memory with Pillow, at one quality setting, and
+read back: the *bytes* are the length of that file (headers included, as on a disk), the
+distortion is measured on the decoded 8-bit image. :func:`rd_curve` does that for a list of
+quality settings; :func:`bytes_at_psnr` reads off the file size a codec needs for a given
+PSNR by interpolating along its curve. Used by notebook 09 to put the learned codec of
+:mod:`course_lib.compression` on the same axes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import metrics
+
+#: Pillow format name and save options of each codec. WebP gets its slowest, best method.
+CODECS = {
+    "jpeg": ("JPEG", {}),
+    "webp": ("WEBP", {"method": 6}),
+    "png": ("PNG", {"optimize": True}),
+}
+
+__all__ = ["CODECS", "bytes_at_psnr", "decode_bytes", "encode_image", "rd_curve", "run_codec", "to_uint8"]
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Float images in [0, 1] to 8-bit pixels (rounded): what an image file stores."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"expected a batch of grey images (N, H, W), got shape {images.shape}")
+    if images.dtype == np.uint8:
+        return images
+    if np.any(images < 0) or np.any(images > 1) or not np.all(np.isfinite(images)):
+        raise ValueError("pixel values must lie in [0, 1]")
+    return np.round(images * 255.0).astype(np.uint8)
+
+
+def _check_codec(codec: str) -> tuple[str, dict]:
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    return CODECS[codec]
+
+
+def encode_image(image: np.ndarray, codec: str, quality: int | None = None) -> bytes:
+    """One 8-bit grey image (H, W) to the bytes of a ``codec`` file (quality 0–100; PNG: none)."""
+    from PIL import Image
+
+    fmt, options = _check_codec(codec)
+    options = dict(options)
+    if codec == "png":
+        if quality is not None:
+            raise ValueError("PNG is lossless: it has no quality setting")
+    else:
+        if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
+            raise ValueError(f"quality must be an integer from 0 to 100, got {quality!r}")
+        options["quality"] = int(quality)
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8), mode="L").save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def decode_bytes(data: bytes) -> np.ndarray:
+    """A file's bytes back to an 8-bit grey image."""
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+
+
+def run_codec(images: np.ndarray, codec: str, quality: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Write and read back every image: ``(bytes per image (N,), decoded images in [0, 1])``."""
+    pixels = to_uint8(images)
+    sizes = np.empty(len(pixels), np.int64)
+    decoded = np.empty(pixels.shape, np.float32)
+    for i, image in enumerate(pixels):
+        data = encode_image(image, codec, quality)
+        sizes[i] = len(data)
+        decoded[i] = decode_bytes(data) / 255.0
+    return sizes, decoded
+
+
+def rd_curve(images: np.ndarray, codec: str, qualities: Sequence[int]) -> list[dict]:
+    """One point per quality: mean bytes per image, mean PSNR (dB) and mean SSIM of the decodes."""
+    reference = to_uint8(images) / 255.0
+    curve = []
+    for quality in qualities:
+        sizes, decoded = run_codec(images, codec, int(quality))
+        curve.append(
+            {
+                "quality": int(quality),
+                "bytes": float(sizes.mean()),
+                "psnr": metrics.psnr(reference, decoded),
+                "ssim": metrics.ssim(reference, decoded),
+            }
+        )
+    return curve
+
+
+def bytes_at_psnr(bytes_per_image: Sequence[float], psnr: Sequence[float], target: float) -> float:
+    """Bytes per image a codec needs for ``target`` dB, interpolated along its curve.
+
+    The points are sorted by size and reduced to the ones that are not beaten by a smaller
+    file (the codec's best trade-offs); between the two neighbours of ``target`` the size is
+    interpolated linearly in PSNR. A target outside the range the curve reaches raises
+    ``ValueError`` (no extrapolation).
+    """
+    sizes, quality = np.asarray(bytes_per_image, np.float64), np.asarray(psnr, np.float64)
+    if sizes.shape != quality.shape or sizes.ndim != 1 or len(sizes) < 2:
+        raise ValueError("bytes_at_psnr: give two sequences of the same length, at least two points")
+    order = np.argsort(sizes)
+    sizes, quality = sizes[order], quality[order]
+    best = quality >= np.maximum.accumulate(quality)  # no smaller file reaches a higher PSNR
+    sizes, quality = sizes[best], quality[best]
+    if not quality[0] <= target <= quality[-1]:
+        raise ValueError(
+            f"bytes_at_psnr: {target} dB is outside the curve's range "
+            f"({quality[0]:.2f} to {quality[-1]:.2f} dB)"
+        )
+    return float(np.interp(target, quality, sizes))
