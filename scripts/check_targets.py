@@ -112,6 +112,26 @@ def _vaegan_sharper(r: Mapping[str, Any]) -> tuple[bool, str]:
     return ours < base, f"Fréchet distance VAE-GAN {ours:.2f} vs VAE {base:.2f} (same budget; lower is better)"
 
 
+def _anomaly_auroc(threshold: float) -> Check:
+    def check(r: Mapping[str, Any]) -> tuple[bool, str]:
+        means = _metric(r, "anomaly_auroc_mean")
+        pca = means["PCA"]
+        best = max((n for n in means if n != "PCA"), key=means.get)
+        ok = means[best] >= threshold and means[best] > pca
+        return ok, (f"one-class mean AUROC, best autoencoder score {best} {means[best]:.4f}, PCA {pca:.4f} "
+                    f"(target >= {threshold} and above PCA)")
+
+    return check
+
+
+def _ood_remedy(r: Mapping[str, Any]) -> tuple[bool, str]:
+    ood = _metric(r, "ood_auroc")
+    trapped = [s for s, v in ood["before"].items() if v < 0.5]
+    ok = bool(trapped) and all(ood["after"][s] >= 0.9 for s in trapped)
+    text = ", ".join(f"{s} {ood['before'][s]:.3f} -> {ood['after'][s]:.3f}" for s in trapped) or "no set below 0.5"
+    return ok, f"OOD AUROC of the sets below 0.5 before the remedy: {text} (target: from < 0.5 to >= 0.9)"
+
+
 WORKSHOP, FULL = "workshop", "full"
 Check = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
@@ -140,6 +160,11 @@ TARGETS: dict[str, list[tuple[str, Check, str]]] = {
         ("VAE-GAN Fréchet distance below the VAE's", _vaegan_sharper, WORKSHOP),
         ("AAE codes match the Gaussian prior at every kernel scale", _prior_match("gaussian"), FULL),
         ("AAE codes match the mixture prior at every kernel scale", _prior_match("mixture"), FULL),
+    ],
+    "08_anomaly_detection": [
+        ("one-class mean AUROC >= 0.93, above PCA", _anomaly_auroc(0.93), WORKSHOP),
+        ("one-class mean AUROC >= 0.945, above PCA", _anomaly_auroc(0.945), FULL),
+        ("OOD remedy: AUROC from < 0.5 to >= 0.9", _ood_remedy, WORKSHOP),
     ],
 }
 
