@@ -132,6 +132,40 @@ def _ood_remedy(r: Mapping[str, Any]) -> tuple[bool, str]:
     return ok, f"OOD AUROC of the sets below 0.5 before the remedy: {text} (target: from < 0.5 to >= 0.9)"
 
 
+def _codec_ratios(r: Mapping[str, Any], codec: str) -> list[tuple[float, float]]:
+    """(PSNR, learned bytes / ``codec`` bytes at that PSNR) for each learned model (notebook 09)."""
+    from course_lib.classic_codecs import bytes_at_psnr
+
+    curve = _metric(r, f"{codec}_rd_curve")
+    sizes, psnrs = [p["bytes"] for p in curve], [p["psnr"] for p in curve]
+    ratios = []
+    for point in _metric(r, "codec_rd_curve").values():
+        if point["psnr"] < min(psnrs):  # below the codec's lowest quality: compare with its smallest file
+            ratios.append((point["psnr"], point["bytes_per_image"] / min(sizes)))
+        elif point["psnr"] <= max(psnrs):
+            ratios.append((point["psnr"], point["bytes_per_image"] / bytes_at_psnr(sizes, psnrs, point["psnr"])))
+    return ratios
+
+
+def _half_of_webp(r: Mapping[str, Any]) -> tuple[bool, str]:
+    inside = [(p, q) for p, q in _codec_ratios(r, "webp") if 24.0 <= p <= 30.0]
+    ok = bool(inside) and all(q <= 0.5 for _, q in inside)
+    text = ", ".join(f"{q:.2f} at {p:.1f} dB" for p, q in inside) or "no learned point between 24 and 30 dB"
+    return ok, f"learned / WebP bytes at equal PSNR, 24-30 dB: {text} (target <= 0.5 at every point)"
+
+
+def _below_jpeg(r: Mapping[str, Any]) -> tuple[bool, str]:
+    ratios = _codec_ratios(r, "jpeg")
+    ok = bool(ratios) and all(q < 1 for _, q in ratios)
+    return ok, "learned / JPEG bytes at equal PSNR: " + ", ".join(f"{q:.2f} at {p:.1f} dB" for p, q in ratios)
+
+
+def _coder_overhead(r: Mapping[str, Any]) -> tuple[bool, str]:
+    curve = _metric(r, "codec_rd_curve")
+    worst = max(p["payload_bytes"] / (p["estimated_bits"] / 8) - 1 for p in curve.values())
+    return worst <= 0.05, f"payload written vs estimated rate, worst over lambda: {worst:+.2%} (target <= 5 %)"
+
+
 WORKSHOP, FULL = "workshop", "full"
 Check = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
@@ -165,6 +199,11 @@ TARGETS: dict[str, list[tuple[str, Check, str]]] = {
         ("one-class mean AUROC >= 0.93, above PCA", _anomaly_auroc(0.93), WORKSHOP),
         ("one-class mean AUROC >= 0.945, above PCA", _anomaly_auroc(0.945), FULL),
         ("OOD remedy: AUROC from < 0.5 to >= 0.9", _ood_remedy, WORKSHOP),
+    ],
+    "09_learned_compression": [
+        ("learned codec's files smaller than JPEG's at equal PSNR", _below_jpeg, WORKSHOP),
+        ("payload within 5 % of the estimated rate", _coder_overhead, WORKSHOP),
+        ("learned codec <= 0.5 x WebP's bytes at every PSNR in 24-30 dB", _half_of_webp, WORKSHOP),
     ],
 }
 

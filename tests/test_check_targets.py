@@ -47,6 +47,16 @@ def _good():
             "anomaly_auroc_mean": {"PCA": 0.90, "-ELBO-H": 0.92, "combined": 0.95},
             "ood_auroc": {"before": {"glyphs": 0.2, "noise": 1.0}, "after": {"glyphs": 0.99, "noise": 0.1}},
         }),
+        _result("09_learned_compression", {
+            "codec_rd_curve": {"100": {"bytes_per_image": 60.0, "payload_bytes": 51.0, "estimated_bits": 400.0,
+                                       "psnr": 24.5},
+                               "600": {"bytes_per_image": 80.0, "payload_bytes": 71.0, "estimated_bits": 560.0,
+                                       "psnr": 28.0}},
+            "webp_rd_curve": [{"bytes": 100.0, "psnr": 21.0}, {"bytes": 140.0, "psnr": 26.0},
+                              {"bytes": 200.0, "psnr": 31.0}],
+            "jpeg_rd_curve": [{"bytes": 370.0, "psnr": 18.0}, {"bytes": 500.0, "psnr": 27.0},
+                              {"bytes": 600.0, "psnr": 32.0}],
+        }),
     ]
 
 
