@@ -39,6 +39,10 @@ EXPECTED_METRICS: dict[str, set[str]] = {
                                     "augmentation_acc_with", "augmentation_acc_without"},
     "07_adversarial_autoencoders": {"aae_prior_match", "aae_frechet", "vaegan_frechet", "vae_frechet",
                                     "aae_test_mse", "vaegan_test_mse"},
+    "08_anomaly_detection": {"anomaly_auroc_mean", "anomaly_auroc_by_class", "threshold_precision_recall",
+                             "ood_auroc"},
+    "09_learned_compression": {"codec_rd_curve", "jpeg_rd_curve", "webp_rd_curve", "png_bytes_per_image",
+                               "bytes_at_psnr_26"},
 }
 
 
