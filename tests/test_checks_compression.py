@@ -55,6 +55,9 @@ def test_the_answers_agree_with_course_lib():
     (lambda c, m, s: -np.log2(_sigmoid((c + 1 - m) / s) - _sigmoid((c - m) / s)).reshape(len(c), -1).sum(1),
      r"\[k, k \+ 1\]"),
     (lambda c, m, s: code_bits(c, m, s) / np.prod(np.shape(c)[1:]), "sum"),
+    (lambda c, m, s: code_bits(c, m, np.ones_like(s)), "ignore the scale"),
+    (lambda c, m, s: np.log2(_sigmoid((c + 0.5 - m) / s) - _sigmoid((c - 0.5 - m) / s)).reshape(len(c), -1).sum(1),
+     "negative"),
 ])
 def test_code_bits_explains_mistakes(wrong, message):
     result = check.code_bits(wrong)

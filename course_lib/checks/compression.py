@@ -57,6 +57,14 @@ def _code_bits_shifted_bin(codes, loc, scale):
     return _per_image(-np.log2(mass))
 
 
+def _code_bits_no_scale(codes, loc, scale):
+    return _code_bits(codes, loc, np.ones_like(np.asarray(scale, np.float64)))
+
+
+def _code_bits_negative(codes, loc, scale):
+    return -_code_bits(codes, loc, scale)
+
+
 def _code_bits_mean(codes, loc, scale):
     bits = logistic_bits(codes, loc, scale)
     return bits.reshape(len(bits), -1).mean(axis=1)
@@ -94,6 +102,12 @@ def code_bits(fn: Callable[..., object]) -> CheckResult:
             Mistake(_code_bits_shifted_bin,
                     "your bin is [k, k + 1]; rounding sends every value in [k - 1/2, k + 1/2] to k, so the "
                     "bin is centred on k."),
+            Mistake(_code_bits_no_scale,
+                    "your rates ignore the scale: the bin edges k ± 1/2 are standardised as "
+                    "(k ± 1/2 - loc) / scale before the sigmoid, one scale per channel."),
+            Mistake(_code_bits_negative,
+                    "your rates are negative: a probability is at most 1, so log2 P(k) <= 0 and the "
+                    "bits are -log2 P(k)."),
             Mistake(_code_bits_mean,
                     "you average over the code's values; the rate of an image is the *sum* of the bits of "
                     "all its values."),
