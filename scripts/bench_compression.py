@@ -47,6 +47,15 @@ or 2,000 test images, code 7x7x8, 64 hidden channels, batch 128, peak rate 1e-2 
 - WebP (method 6) at quality 0: 97 bytes, 21.3 dB; quality 5: 139 bytes, 25.9 dB; quality 10:
   152 bytes, 27.4 dB. JPEG's smallest file (quality 1) is about 370 bytes at 18.4 dB;
   PNG about 507 bytes.
+
+The JPEG numbers above were measured with Pillow's generic Huffman tables. JPEG is now written
+with ``optimize=True`` (tables fitted to each image, see :mod:`course_lib.classic_codecs`),
+150 to 200 bytes smaller per file at the same PSNR: in the notebook's workshop run after the
+change (1,000 test images, every quality 1-100) JPEG's smallest file (quality 1) is 199.8 bytes
+at 18.33 dB, learned / JPEG bytes at equal PSNR 0.26 / 0.31 / 0.39 (at 23.2 / 24.6 / 25.4 dB),
+and 168 of the 192 bytes of the first test image's quality-1 file are markers and tables. The
+WebP and learned numbers did not change (WebP at every quality 0-30 moves learned / WebP at
+23.2 dB from 0.63 to 0.64).
 """
 
 from __future__ import annotations
