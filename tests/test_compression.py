@@ -236,3 +236,16 @@ def test_bytes_at_psnr_interpolates_on_the_best_points_and_refuses_to_extrapolat
         classic_codecs.bytes_at_psnr(sizes, psnr, 31.0)
     with pytest.raises(ValueError, match="two points"):
         classic_codecs.bytes_at_psnr([1.0], [2.0], 2.0)
+
+
+def test_jpeg_files_use_fitted_huffman_tables_same_pixels_fewer_bytes():
+    import io
+
+    from PIL import Image
+
+    image = classic_codecs.to_uint8(images(1))[0]
+    ours = classic_codecs.encode_image(image, "jpeg", 10)
+    generic = io.BytesIO()
+    Image.fromarray(image, mode="L").save(generic, format="JPEG", quality=10)
+    assert len(ours) < len(generic.getvalue())
+    np.testing.assert_array_equal(classic_codecs.decode_bytes(ours), classic_codecs.decode_bytes(generic.getvalue()))
