@@ -1,0 +1,361 @@
+"""An autoregressive prior over a grid of discrete codes: masked convolutions and a small PixelCNN.
+
+A VQ-VAE trained with a uniform prior gives bad samples when its codes are drawn
+independently: real code grids are far from uniform and far from independent. An
+autoregressive model writes the joint distribution of the ``h x w`` grid, read in raster
+order (row by row, left to right), as a product of conditionals::
+
+    p(c | y) = prod_i p(c_i | c_1 .. c_{i-1}, y)
+
+and learns each conditional with one network (van den Oord et al. 2016, *PixelCNN*). The
+network sees the whole grid at once but must not look ahead: a **masked convolution**
+zeroes the kernel weights at and after the centre (mask *A*, first layer: position ``i``
+cannot see its own code) or only after it (mask *B*, later layers: position ``i`` may use
+its own *features*, which already exclude code ``i``). Stacked, the output at ``i``
+depends only on codes before ``i`` -- one pass gives all ``h w`` conditionals for
+training; sampling needs ``h w`` passes, one position at a time.
+
+The class ``y`` enters as a learned per-channel bias in every layer (the same for every
+position, so it cannot leak future codes). The negative log-likelihood is reported in
+*bits per code* (``log2`` instead of ``ln``): ``log2 K`` bits is what the uniform prior
+pays, so the gap is what the prior has learned.
+
+The layers use ``keras.ops`` only; training is the ordinary ``compile`` / ``fit``
+(:func:`fit_prior`), the loss in :meth:`PixelCNNPrior.compute_loss`. Built on the page in
+notebook 10 (the masked convolution and the prior).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from .models import _check_positive_int
+from .vae import check_labels
+
+MASK_TYPES = ("A", "B")
+
+
+def causal_mask(kernel_size: int, mask_type: str) -> np.ndarray:
+    """The ``(k, k)`` 0/1 mask of a raster-order masked convolution (``k`` odd).
+
+    Rows above the centre are kept, and on the centre row the positions left of the
+    centre; mask ``"B"`` also keeps the centre itself, mask ``"A"`` does not.
+    """
+    k = _check_positive_int("kernel_size", kernel_size)
+    if k % 2 == 0:
+        raise ValueError(f"kernel_size must be odd so that the kernel has a centre, got {k}.")
+    if mask_type not in MASK_TYPES:
+        raise ValueError(f"mask_type must be 'A' (first layer) or 'B' (later layers), got {mask_type!r}.")
+    c = k // 2
+    mask = np.zeros((k, k), np.float32)
+    mask[:c, :] = 1.0
+    mask[c, :c] = 1.0
+    if mask_type == "B":
+        mask[c, c] = 1.0
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class MaskedConv2D(keras.layers.Layer):
+    """A stride-1, ``"same"``-padded Conv2D whose kernel is multiplied by :func:`causal_mask`.
+
+    The mask is applied in every call (not once to the weights), so the optimiser can change
+    the masked weights all it likes: they never reach the output.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int,
+        mask_type: str = "B",
+        *,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.filters = _check_positive_int("filters", filters)
+        self.mask = causal_mask(kernel_size, mask_type)
+        self.kernel_size = int(kernel_size)
+        self.mask_type = mask_type
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape) -> None:
+        k, c_in = self.kernel_size, int(input_shape[-1])
+        self.kernel = self.add_weight(
+            shape=(k, k, c_in, self.filters), initializer=self.kernel_initializer, name="kernel"
+        )
+        self.bias = (
+            self.add_weight(shape=(self.filters,), initializer="zeros", name="bias") if self.use_bias else None
+        )
+
+    def call(self, x):
+        kernel = self.kernel * ops.convert_to_tensor(self.mask[:, :, None, None], dtype=self.kernel.dtype)
+        y = ops.conv(x, kernel, strides=1, padding="same")
+        return y + self.bias if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "mask_type": self.mask_type,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
+
+
+def _check_temperature(temperature: object) -> float:
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature > 0:
+        raise ValueError(
+            f"temperature must be a number > 0 (1 samples the model as learned; lower is more "
+            f"conservative, higher more diverse), got {temperature!r}."
+        )
+    return float(temperature)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class PixelCNNPrior(keras.Model):
+    """A small class-conditional PixelCNN over a ``grid_shape`` grid of codes ``0..num_codes-1``.
+
+    Architecture: code embedding (``filters`` channels) -> masked conv A (``first_kernel``)
+    -> ``n_blocks`` residual blocks ``h + MaskedConvB(relu(h))`` (``kernel_size``) -> relu,
+    1x1 conv, relu, 1x1 conv to ``num_codes`` logits per position. Every layer adds a learned
+    bias per class (``num_classes = 0``: unconditional, no labels).
+
+    ``prior((codes, labels))`` returns logits of shape ``(N, h, w, num_codes)``; the logits
+    at a position depend only on the codes before it in raster order. ``fit`` with
+    ``x = (codes, labels)``, ``y = codes`` (:func:`fit_prior`) minimises the mean negative
+    log-likelihood per code in nats; ``bits_per_code`` is the same in bits.
+
+    Stacked masked convolutions have a *blind spot*: up and to the right of a position, the
+    receptive field grows more slowly than the grid (van den Oord et al. 2016b fix this with
+    separate vertical and horizontal stacks). On a small grid the simple fix is a first
+    kernel of ``2 * max(h, w) - 1`` (13 for 7x7): the first layer then sees every earlier
+    position directly.
+    """
+
+    def __init__(
+        self,
+        num_codes: int,
+        grid_shape: Sequence[int],
+        num_classes: int = 0,
+        *,
+        filters: int = 64,
+        n_blocks: int = 4,
+        first_kernel: int = 7,
+        kernel_size: int = 3,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        from .vq import _check_num_codes
+
+        self.num_codes = _check_num_codes(num_codes)
+        grid = tuple(grid_shape)
+        if len(grid) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in grid):
+            raise ValueError(f"grid_shape must be (height, width) of the code grid, e.g. (7, 7), got {grid_shape!r}.")
+        self.grid_shape = grid
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+            raise ValueError(f"num_classes must be an integer >= 0 (0 = unconditional), got {num_classes!r}.")
+        self.num_classes = num_classes
+        self.filters = _check_positive_int("filters", filters)
+        self.n_blocks = n_blocks if n_blocks == 0 else _check_positive_int("n_blocks", n_blocks)
+        self.first_kernel = first_kernel
+        self.kernel_size = kernel_size
+        self.code_embedding = keras.layers.Embedding(self.num_codes, filters, name="code_embedding")
+        self.first = MaskedConv2D(filters, first_kernel, "A", name="masked_conv_a")
+        self.blocks = [MaskedConv2D(filters, kernel_size, "B", name=f"masked_conv_b{i + 1}") for i in range(n_blocks)]
+        self.hidden = keras.layers.Conv2D(filters, 1, name="head_1x1")
+        self.out = keras.layers.Conv2D(self.num_codes, 1, name="logits")
+        n_cond = n_blocks + 2
+        self.class_bias = (
+            keras.layers.Embedding(num_classes, n_cond * filters, embeddings_initializer="zeros", name="class_bias")
+            if num_classes else None
+        )
+        self.nll_tracker = keras.metrics.Mean(name="bits_per_code")
+        self(self._dummy_inputs())
+
+    def _dummy_inputs(self):
+        h, w = self.grid_shape
+        codes = np.zeros((1, h, w), np.int32)
+        return (codes, np.zeros((1,), np.int32)) if self.num_classes else codes
+
+    def _split(self, inputs):
+        if self.num_classes:
+            if not isinstance(inputs, list | tuple) or len(inputs) != 2:
+                raise ValueError("This prior is class-conditional: call it with (codes, labels).")
+            return inputs[0], inputs[1]
+        if isinstance(inputs, list | tuple):
+            inputs = inputs[0]
+        return inputs, None
+
+    def call(self, inputs):
+        codes, labels = self._split(inputs)
+        h = self.code_embedding(ops.cast(codes, "int32"))  # (N, h, w, F)
+        biases = []
+        if self.class_bias is not None:
+            b = self.class_bias(ops.cast(labels, "int32"))  # (N, (n_blocks + 2) F)
+            b = ops.reshape(b, (-1, self.n_blocks + 2, 1, 1, self.filters))
+            biases = [b[:, i] for i in range(self.n_blocks + 2)]
+
+        def cond(t, i):
+            return t + biases[i] if biases else t
+
+        h = cond(self.first(h), 0)
+        for i, block in enumerate(self.blocks, start=1):
+            h = h + cond(block(ops.relu(h)), i)
+        h = cond(self.hidden(ops.relu(h)), self.n_blocks + 1)
+        return self.out(ops.relu(h))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        ce = ops.mean(
+            keras.losses.sparse_categorical_crossentropy(ops.cast(y, "int32"), y_pred, from_logits=True)
+        )
+        self.nll_tracker.update_state(ce / math.log(2.0))
+        return ce
+
+    # ------------------------------------------------------------------ NumPy helpers
+    def check_codes(self, codes, what: str) -> np.ndarray:
+        """``codes`` as int32 after checking shape ``(N, h, w)`` and range ``0..K-1``."""
+        codes = np.asarray(codes)
+        h, w = self.grid_shape
+        if codes.ndim != 3 or codes.shape[1:] != (h, w) or not np.issubdtype(codes.dtype, np.integer):
+            raise ValueError(
+                f"{what}: expected a grid of integer codes of shape (N, {h}, {w}), got {codes.shape} "
+                f"{codes.dtype}. Use VQVAE.encode to get the code grids of images."
+            )
+        if codes.size and (codes.min() < 0 or codes.max() >= self.num_codes):
+            raise ValueError(f"{what}: codes must be in 0..{self.num_codes - 1}, got {codes.min()}..{codes.max()}.")
+        return codes.astype(np.int32)
+
+    def check_labels(self, labels, n: int, what: str) -> np.ndarray | None:
+        """``n`` class ids in ``0..num_classes-1`` (an int is repeated); None if unconditional."""
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError(f"{what}: this prior is unconditional (num_classes=0); pass labels=None.")
+            return None
+        if labels is None:
+            raise ValueError(f"{what}: this prior is class-conditional; pass labels (class ids).")
+        return check_labels(labels, n, self.num_classes, what)
+
+    def _inputs(self, codes, labels):
+        return (codes, labels) if self.num_classes else codes
+
+    def logits(self, codes, labels=None, batch_size: int = 1024) -> np.ndarray:
+        """Logits ``(N, h, w, K)`` of every conditional, for NumPy ``codes`` (and labels)."""
+        codes = self.check_codes(codes, "logits")
+        labels = self.check_labels(labels, len(codes), "logits")
+        return self._logits(codes, labels, batch_size)
+
+    def _logits(self, codes, labels, batch_size: int) -> np.ndarray:
+        parts = []
+        for i in range(0, len(codes), batch_size):
+            lab = None if labels is None else labels[i : i + batch_size]
+            parts.append(ops.convert_to_numpy(self(self._inputs(codes[i : i + batch_size], lab), training=False)))
+        return np.concatenate(parts).astype(np.float64)
+
+    def log_prob_bits(self, codes, labels=None, batch_size: int = 1024) -> np.ndarray:
+        """``-log2 p(c | y)`` of each whole grid, bits per image, shape ``(N,)``."""
+        codes = self.check_codes(codes, "log_prob_bits")
+        labels = self.check_labels(labels, len(codes), "log_prob_bits")
+        logits = self._logits(codes, labels, batch_size)
+        logits -= logits.max(-1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        picked = np.take_along_axis(log_p, codes[..., None], -1)[..., 0]
+        return -picked.sum((1, 2)) / math.log(2.0)
+
+    def nll_bits_per_code(self, codes, labels=None, batch_size: int = 1024) -> float:
+        """Mean negative log-likelihood in bits per code (``log2 K`` for the uniform prior)."""
+        h, w = self.grid_shape
+        return float(self.log_prob_bits(codes, labels, batch_size).mean() / (h * w))
+
+    def sample(
+        self, n: int, labels=None, *, temperature: float = 1.0, seed: int = 0, batch_size: int = 1024
+    ) -> np.ndarray:
+        """``n`` code grids drawn one position at a time in raster order, ``(n, h, w)`` int32.
+
+        Each conditional is ``softmax(logits / temperature)``: 1 samples the learned model,
+        below 1 sharpens it towards the likeliest codes, above 1 flattens it. The draws use a
+        NumPy generator seeded with ``seed``: the same arguments give the same grids.
+        """
+        n = _check_positive_int("n", n)
+        labels = self.check_labels(labels, n, "sample")
+        temperature = _check_temperature(temperature)
+        rng = np.random.default_rng(seed)
+        h, w = self.grid_shape
+        codes = np.zeros((n, h, w), np.int32)
+        for r in range(h):
+            for c in range(w):
+                logits = self._logits(codes, labels, batch_size)[:, r, c] / temperature
+                logits -= logits.max(-1, keepdims=True)
+                p = np.exp(logits)
+                cdf = np.cumsum(p / p.sum(-1, keepdims=True), -1)
+                u = rng.random((n, 1))
+                codes[:, r, c] = np.minimum((cdf < u).sum(-1), self.num_codes - 1)
+        return codes
+
+    # ------------------------------------------------------------------ saving
+    def get_compile_config(self) -> dict:
+        """Nothing to restore at load time: :func:`fit_prior` compiles again."""
+        return {}
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "num_codes": self.num_codes,
+            "grid_shape": list(self.grid_shape),
+            "num_classes": self.num_classes,
+            "filters": self.filters,
+            "n_blocks": self.n_blocks,
+            "first_kernel": self.first_kernel,
+            "kernel_size": self.kernel_size,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> PixelCNNPrior:
+        config = dict(config)
+        config["grid_shape"] = tuple(config["grid_shape"])
+        return cls(**config)
+
+
+def fit_prior(
+    prior: PixelCNNPrior,
+    codes,
+    labels=None,
+    *,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    validation_data=None,
+    callbacks=None,
+    verbose: int | str = "auto",
+):
+    """Check the code grids (and labels), compile ``prior`` with Adam(``lr``) and fit it.
+
+    ``validation_data``: ``(codes, labels)`` (or ``codes`` for an unconditional prior).
+    """
+    if not isinstance(prior, PixelCNNPrior):
+        raise TypeError(f"fit_prior: prior must be a PixelCNNPrior, got {type(prior).__name__}.")
+    codes = prior.check_codes(codes, "fit_prior")
+    labels = prior.check_labels(labels, len(codes), "fit_prior")
+    val = None
+    if validation_data is not None:
+        v_codes, v_labels = validation_data if prior.num_classes else (validation_data, None)
+        v_codes = prior.check_codes(v_codes, "fit_prior (validation)")
+        v_labels = prior.check_labels(v_labels, len(v_codes), "fit_prior (validation)")
+        val = (prior._inputs(v_codes, v_labels), v_codes)
+    prior.compile(optimizer=keras.optimizers.Adam(lr))
+    return prior.fit(
+        prior._inputs(codes, labels), codes, batch_size=_check_positive_int("batch_size", batch_size),
+        epochs=_check_positive_int("epochs", epochs), validation_data=val, shuffle=True,
+        callbacks=callbacks, verbose=verbose,
+    )

@@ -1,0 +1,166 @@
+"""Masked convolutions and the PixelCNN prior: causal masks (by perturbation), class
+conditioning, likelihood in bits, the seeded sampler and its temperature, saving, clear errors."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import autoregressive as ar
+
+GRID = (4, 4)
+K = 6
+
+
+def _np(t):
+    return np.asarray(t.numpy() if isinstance(t, keras.Variable) else keras.ops.convert_to_numpy(t))
+
+
+def _prior(num_classes: int = 3, **kwargs) -> ar.PixelCNNPrior:
+    keras.utils.set_random_seed(0)
+    kwargs = {"filters": 8, "n_blocks": 2, "first_kernel": 5, **kwargs}
+    prior = ar.PixelCNNPrior(K, GRID, num_classes, **kwargs)
+    if num_classes:  # the class biases start at zero; give them values so the class matters
+        prior.class_bias.embeddings.assign(
+            np.random.default_rng(1).normal(0, 0.5, prior.class_bias.embeddings.shape).astype(np.float32)
+        )
+    return prior
+
+
+def _codes(n: int = 8, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, K, (n, *GRID)).astype(np.int32)
+
+
+def test_causal_masks_known_values():
+    np.testing.assert_array_equal(ar.causal_mask(3, "A"), [[1, 1, 1], [1, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(ar.causal_mask(3, "B"), [[1, 1, 1], [1, 1, 0], [0, 0, 0]])
+    assert ar.causal_mask(5, "A").sum() == 12  # two full rows + two to the left
+
+
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_masked_conv_output_never_depends_on_later_positions(mask_type):
+    layer = ar.MaskedConv2D(3, 3, mask_type)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 5, 5, 2)).astype(np.float32)
+    base = _np(layer(x))[0]
+    for j in range(25):
+        r, c = divmod(j, 5)
+        x2 = x.copy()
+        x2[0, r, c] += 10.0
+        changed = np.abs(_np(layer(x2))[0] - base).max(-1) > 1e-5  # (5, 5): which outputs moved
+        order = np.arange(25).reshape(5, 5)
+        assert not changed[order < j].any(), (mask_type, j)  # earlier outputs never see position j
+        assert changed[r, c] == (mask_type == "B")  # A hides a position from itself, B shows it
+
+
+def test_prior_logits_depend_only_on_earlier_codes():
+    prior = _prior()
+    codes, labels = _codes(1), np.array([2])
+    base = _np(prior((codes, labels)))[0]
+    order = np.arange(16).reshape(GRID)
+    for j in range(16):
+        r, c = divmod(j, GRID[1])
+        moved = codes.copy()
+        moved[0, r, c] = (moved[0, r, c] + 1) % K
+        changed = np.abs(_np(prior((moved, labels)))[0] - base).max(-1) > 1e-5
+        assert not changed[order <= j].any(), j  # the logits at and before j ignore code j
+        if j < 15:
+            assert changed[order > j].any(), j  # and some later position does use it
+
+
+def test_class_changes_the_logits_everywhere():
+    prior = _prior()
+    codes = _codes(1)
+    a, b = (_np(prior((codes, np.array([y]))))[0] for y in (0, 1))
+    assert (np.abs(a - b).max(-1) > 1e-4).all()  # including the first position (no codes before it)
+
+
+def test_nll_in_bits_matches_the_logits_and_learning_lowers_it():
+    prior = _prior()
+    codes, labels = _codes(64), np.repeat(np.arange(3), 22)[:64]
+    logits = prior.logits(codes, labels)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    by_hand = -np.take_along_axis(log_p, codes[..., None], -1)[..., 0].sum((1, 2)) / math.log(2)
+    np.testing.assert_allclose(prior.log_prob_bits(codes, labels), by_hand, rtol=1e-5)
+    assert prior.nll_bits_per_code(codes, labels) == pytest.approx(by_hand.mean() / 16, rel=1e-5)
+    # a grid that is a deterministic function of the class is learnable far below log2 K
+    patterns = _codes(3, seed=5)
+    train = patterns[labels]
+    start = prior.nll_bits_per_code(train, labels)
+    hist = ar.fit_prior(prior, train, labels, epochs=30, batch_size=32, lr=1e-2, verbose=0)
+    assert "bits_per_code" in hist.history
+    assert start > 0.8 * math.log2(K)
+    assert prior.nll_bits_per_code(train, labels) < 0.3 * start
+
+
+def test_sampling_is_reproducible_and_follows_the_model():
+    prior = _prior()
+    a = prior.sample(6, 1, temperature=1.0, seed=3)
+    assert a.shape == (6, *GRID) and a.dtype == np.int32 and a.min() >= 0 and a.max() < K
+    np.testing.assert_array_equal(prior.sample(6, 1, temperature=1.0, seed=3), a)
+    assert not np.array_equal(prior.sample(6, 1, temperature=1.0, seed=4), a)
+    # near-zero temperature: every seed takes the likeliest code at every step
+    np.testing.assert_array_equal(
+        prior.sample(3, 2, temperature=1e-4, seed=0), prior.sample(3, 2, temperature=1e-4, seed=9)
+    )
+
+
+def test_first_code_frequencies_match_softmax_at_temperature():
+    prior = ar.PixelCNNPrior(K, (1, 2), 2, filters=8, n_blocks=1, first_kernel=3)
+    first = prior.logits(np.zeros((1, 1, 2), np.int32), np.array([1]))[0, 0, 0]  # sees no codes
+    for t in (0.5, 2.0):
+        p = np.exp(first / t) / np.exp(first / t).sum()
+        freq = np.bincount(prior.sample(4000, 1, temperature=t, seed=0)[:, 0, 0], minlength=K) / 4000
+        np.testing.assert_allclose(freq, p, atol=0.03)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    prior = _prior()
+    codes, labels = _codes(32), np.arange(32) % 3
+    ar.fit_prior(prior, codes, labels, epochs=1, batch_size=16, verbose=0)
+    path = tmp_path / "prior.keras"
+    prior.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, ar.PixelCNNPrior)
+    assert (loaded.num_codes, loaded.grid_shape, loaded.num_classes, loaded.n_blocks) == (K, GRID, 3, 2)
+    np.testing.assert_allclose(loaded.logits(codes, labels), prior.logits(codes, labels), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(loaded.sample(4, 0, seed=1), prior.sample(4, 0, seed=1))
+
+
+def test_unconditional_prior_takes_no_labels():
+    prior = _prior(num_classes=0)
+    codes = _codes(4)
+    assert prior.logits(codes).shape == (4, *GRID, K)
+    assert prior.sample(2, seed=0).shape == (2, *GRID)
+    with pytest.raises(ValueError, match="unconditional"):
+        prior.sample(2, labels=1)
+
+
+def test_bad_input_gets_a_clear_message():
+    prior = _prior()
+    for t in (0, -1.0, True):
+        with pytest.raises(ValueError, match="temperature must be a number > 0"):
+            prior.sample(2, 0, temperature=t)
+    with pytest.raises(ValueError, match=r"labels must be in 0..2"):
+        prior.sample(2, 3)
+    with pytest.raises(ValueError, match=r"labels must be in 0..2"):
+        prior.log_prob_bits(_codes(2), np.array([0, -1]))
+    with pytest.raises(ValueError, match="class-conditional"):
+        prior.sample(2)
+    with pytest.raises(ValueError, match=r"shape \(N, 4, 4\)"):
+        prior.log_prob_bits(np.zeros((2, 4, 5), np.int32), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"shape \(N, 4, 4\)"):
+        prior.nll_bits_per_code(np.zeros((4, 4), np.int32), np.array([0]))
+    with pytest.raises(ValueError, match=r"codes must be in 0..5"):
+        prior.logits(np.full((1, 4, 4), K), np.array([0]))
+    with pytest.raises(ValueError, match="integer >= 2"):
+        ar.PixelCNNPrior(1, GRID, 3)
+    with pytest.raises(ValueError, match="grid_shape"):
+        ar.PixelCNNPrior(K, (4, 4, 1), 3)
+    with pytest.raises(ValueError, match="odd"):
+        ar.MaskedConv2D(4, 4)
+    with pytest.raises(ValueError, match="'A'"):
+        ar.causal_mask(3, "C")
