@@ -17,6 +17,13 @@ general-purpose compressor, from its negative log-likelihood, both in bits:
 ``S(x) = -log2 p(x) - L(x)``, with ``L(x)`` the length of the zlib-compressed 8-bit image
 (:func:`compressed_bits`). A simple image is cheap for every model, so only the part of the
 likelihood that a generic compressor cannot explain is credited to the model.
+
+Both terms must count the same thing. Serrà et al. scored models of the 8-bit images; a
+Bernoulli VAE (notebook 08's) pays for a *binary draw* of the image instead, so ``L(x)`` (up
+to 8 bits a pixel) overstates the complexity of incompressible inputs: uniform noise then
+looks very normal. In such a model's own units the image-only part of the cost is the
+binary entropy ``H(x)`` (:func:`course_lib.anomaly.binary_entropy`, divided by ``ln 2`` for
+bits); notebook 08 shows both corrections.
 """
 
 from __future__ import annotations

@@ -74,6 +74,9 @@ def test_auroc_mistakes_are_explained(answer, words):
     (lambda s, r: np.quantile(s, 1 - r), "interpolates"),
     (lambda s, r: np.sort(s)[len(s) - int(np.floor(r * len(s)))] if np.floor(r * len(s)) >= 1 else np.max(s) + 1,
      "one score too high"),
+    (lambda s, r: np.sort(s)[-int(r * len(s))] if int(r * len(s)) else np.max(s), "one score too high"),
+    (lambda s, r: np.sort(s)[len(s) - 1 - round(r * len(s))], "rounding down"),
+    (lambda s, r: np.percentile(s, 100 * (1 - r), method="lower"), "rounding down"),
 ])
 def test_threshold_mistakes_are_explained(answer, words):
     result = check.false_alarm_threshold(answer)

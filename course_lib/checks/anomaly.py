@@ -10,7 +10,8 @@
 Each checker runs the learner's function on small cases (ties, perfect and reversed
 detectors, uneven class sizes) and recognises the usual mistakes: ties broken by position,
 the score's direction reversed, the ``n1 (n1 + 1) / 2`` term forgotten, ties counted as
-losses; the wrong tail of the distribution, an interpolated quantile, ``>=`` instead of ``>``.
+losses; the wrong tail of the distribution, an interpolated quantile, ``>=`` instead of ``>``,
+``rate * n`` rounded instead of floored, ``np.percentile(..., method='lower')``.
 """
 
 from __future__ import annotations
@@ -109,7 +110,10 @@ _THRESHOLD_CASES = [
     Case("10 shuffled scores, rate 0 (no false alarm allowed)", (_rng.permutation(np.arange(10.0)), 0.0)),
     Case("7 scores, rate 0.3 (2.1 images: at most 2 above)", (np.array([5.0, 1.0, 4.0, 2.0, 7.0, 3.0, 6.0]), 0.3)),
     Case("1,000 normal scores, rate 0.05", (_rng.normal(size=1000), 0.05)),
+    Case("10 scores 1..10, rate 0.15 (1.5 images: at most 1 above)", (np.arange(1.0, 11.0), 0.15)),
 ]
+_ONE_TOO_HIGH = ("your threshold is one score too high: with the rule 'flag score > t', the threshold "
+                 "itself is not flagged, so t should be the score with floor(rate * n) scores *above* it.")
 _THRESHOLD_MISTAKES = [
     Mistake(lambda s, r: np.sort(np.asarray(s, np.float64))[int(np.floor(r * len(s)))],
             "you take the threshold from the wrong tail: a false alarm is a normal image *above* the "
@@ -121,8 +125,14 @@ _THRESHOLD_MISTAKES = [
             "the one with exactly floor(rate * n) scores above it."),
     Mistake(lambda s, r: np.sort(np.asarray(s, np.float64))[len(s) - int(np.floor(r * len(s)))]
             if np.floor(r * len(s)) >= 1 else np.max(s) + 1.0,
-            "your threshold is one score too high: with the rule 'flag score > t', the threshold "
-            "itself is not flagged, so t should be the score with floor(rate * n) scores *above* it."),
+            _ONE_TOO_HIGH),
+    Mistake(lambda s, r: np.sort(np.asarray(s, np.float64))[-int(np.floor(r * len(s))) or -1],
+            _ONE_TOO_HIGH),
+    Mistake(lambda s, r: np.sort(np.asarray(s, np.float64))[len(s) - 1 - round(r * len(s))],
+            "with 10 scores and rate 0.15 your threshold lets 2 images lie above it, a false-alarm "
+            "rate of 0.2: rate * n = 1.5 was rounded up (round(), or np.percentile(..., "
+            "method='lower'), do this). 'At most' means rounding down: k = floor(rate * n), "
+            "t = sorted[n - 1 - k]."),
 ]
 
 
