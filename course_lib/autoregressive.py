@@ -285,7 +285,8 @@ class PixelCNNPrior(keras.Model):
 
         Each conditional is ``softmax(logits / temperature)``: 1 samples the learned model,
         below 1 sharpens it towards the likeliest codes, above 1 flattens it. The draws use a
-        NumPy generator seeded with ``seed``: the same arguments give the same grids.
+        NumPy generator seeded with ``seed``: the same arguments give the same grids. Cost:
+        ``h * w`` forward passes (on the rows filled so far).
         """
         n = _check_positive_int("n", n)
         labels = self.check_labels(labels, n, "sample")
@@ -295,7 +296,9 @@ class PixelCNNPrior(keras.Model):
         codes = np.zeros((n, h, w), np.int32)
         for r in range(h):
             for c in range(w):
-                logits = self._logits(codes, labels, batch_size)[:, r, c] / temperature
+                # rows below r cannot reach row r (the masks look only up and left), so the
+                # network runs on rows 0..r only: the same logits for about half the work
+                logits = self._logits(codes[:, : r + 1], labels, batch_size)[:, r, c] / temperature
                 logits -= logits.max(-1, keepdims=True)
                 p = np.exp(logits)
                 cdf = np.cumsum(p / p.sum(-1, keepdims=True), -1)

@@ -71,6 +71,14 @@ def test_prior_logits_depend_only_on_earlier_codes():
             assert changed[order > j].any(), j  # and some later position does use it
 
 
+def test_rows_below_never_matter_so_the_sampler_may_crop_them():
+    prior = _prior()
+    codes, labels = _codes(3), np.array([0, 1, 2])
+    full = prior.logits(codes, labels)
+    for rows in (1, 2, 3):
+        np.testing.assert_allclose(prior._logits(codes[:, :rows], labels, 1024), full[:, :rows], atol=1e-5)
+
+
 def test_class_changes_the_logits_everywhere():
     prior = _prior()
     codes = _codes(1)
