@@ -44,6 +44,7 @@ import numpy as np
 from keras import ops
 
 from . import likelihoods
+from .backend import tensorflow_for
 from .models import (
     _check_filters,
     _check_hidden,
@@ -56,14 +57,7 @@ from .vae import Sampling, _check_nonneg, check_labels
 
 
 def _tf():
-    if keras.backend.backend() != "tensorflow":  # pragma: no cover - the course runs on TF
-        raise RuntimeError(
-            "course_lib.adversarial trains with tf.GradientTape and needs the TensorFlow "
-            f"backend; KERAS_BACKEND is {keras.backend.backend()!r}."
-        )
-    import tensorflow as tf
-
-    return tf
+    return tensorflow_for("course_lib.adversarial")
 
 
 # ---------------------------------------------------------------------- discriminators

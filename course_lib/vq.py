@@ -47,6 +47,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from .backend import tensorflow_for
 from .models import (
     _check_filters,
     _check_image_shape,
@@ -58,14 +59,7 @@ from .vae import _check_nonneg
 
 
 def _tf():
-    if keras.backend.backend() != "tensorflow":  # pragma: no cover - the course runs on TF
-        raise RuntimeError(
-            "course_lib.vq trains with tf.GradientTape and needs the TensorFlow backend; "
-            f"KERAS_BACKEND is {keras.backend.backend()!r}."
-        )
-    import tensorflow as tf
-
-    return tf
+    return tensorflow_for("course_lib.vq")
 
 
 def _check_num_codes(num_codes: object) -> int:
