@@ -97,20 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     x_test, y_test = data.to_float(ds.x_test), ds.y_test
     hidden = tuple(int(h) for h in args.vae_hidden.split(","))
 
-    def mse(a, b):
-        return ((a - b) ** 2).reshape(len(a), -1).mean(axis=1)
-
     def detectors(d, seed):
         both = np.concatenate([d.x_test, d.x_held_out])
         n = len(d.x_test)
-        out = {"PCA": mse(linear.fit_pca(d.x_train, 10).reconstruct(both, clip=True), both)}
+        out = {"PCA": metrics.per_example_mse(both, linear.fit_pca(d.x_train, 10).reconstruct(both, clip=True))}
         if args.ae_epochs:
             ae = models.conv_autoencoder((28, 28, 1), 32, tuple(int(f) for f in args.ae_filters.split(",")),
                                          batch_norm=False)
             training.fit_autoencoder(ae, d.x_train[..., None], epochs=args.ae_epochs,
                                      batch_size=args.batch_size, peak_lr=args.lr, seed=seed)
             recon = np.clip(ae.reconstruct(both[..., None])[..., 0], 0, 1)
-            out["AE-MSE"] = mse(recon, both)
+            out["AE-MSE"] = metrics.per_example_mse(both, recon)
             out["AE-SSIM"] = 1 - metrics.per_example_ssim(both, recon)
         model = vae.VAE(vae.gaussian_mlp_encoder((28, 28), args.vae_latent, hidden),
                         vae.logit_mlp_decoder(args.vae_latent, (28, 28), hidden), binarize=True, seed=seed)
