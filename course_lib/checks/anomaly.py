@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import anomaly
 from . import Case, CheckResult, Mistake, check_function
 
 __all__ = ["auroc_by_ranks", "false_alarm_threshold"]
@@ -35,9 +36,7 @@ def _mid_ranks(s: np.ndarray) -> np.ndarray:
 
 
 def _auroc_reference(scores, labels):
-    s, y = np.asarray(scores, np.float64), np.asarray(labels).astype(bool)
-    n1, n0 = y.sum(), (~y).sum()
-    return (_mid_ranks(s)[y].sum() - n1 * (n1 + 1) / 2.0) / (n0 * n1)
+    return anomaly.auroc(scores, labels)  # the tested library version (mean ranks for ties)
 
 
 def _auroc_ordinal_ranks(scores, labels):
@@ -101,8 +100,7 @@ def auroc_by_ranks(fn: Callable) -> CheckResult:
 
 
 def _threshold_reference(normal_scores, rate):
-    s = np.sort(np.asarray(normal_scores, np.float64))
-    return s[len(s) - 1 - int(np.floor(rate * len(s)))]
+    return anomaly.threshold_at_false_alarm_rate(normal_scores, rate)  # the tested library version
 
 
 _THRESHOLD_CASES = [
