@@ -42,27 +42,32 @@ def save(model: Any, name: str, *, profile: str) -> Path:
     return target
 
 
-def load(name: str, *, profile: str, made_by: str | None = None) -> Any | None:
+def load(
+    name: str, *, profile: str, made_by: str | None = None, if_missing: str = "training it here instead"
+) -> Any | None:
     """The model saved under ``name`` by ``profile``, or ``None`` with a notice to retrain it.
 
-    ``made_by`` names the notebook that saves it, for the notice. Importing course_lib's model
-    modules first registers their classes, so ``.keras`` files with course classes load.
+    ``made_by`` names the notebook that saves it, for the notice; ``if_missing`` says what the
+    caller does without it (a chapter that only compares with an earlier model skips that
+    comparison instead of retraining: ``if_missing="skipping the comparison with it"``).
+    Importing course_lib's model modules first registers their classes, so ``.keras`` files
+    with course classes load.
     """
     import keras
 
-    from course_lib import adversarial, models, vae  # noqa: F401  (register saved classes)
+    from course_lib import adversarial, autoregressive, models, vae, vq  # noqa: F401  (register saved classes)
 
     target = path_for(name, profile=profile)
     source = f" (saved by notebook {made_by})" if made_by else ""
     if not target.is_file():
         print(f"notice: no saved {name}{source} for the {profile} profile at "
-              f"{paths.display(target)}; training it here instead (run that notebook first to skip this)")
+              f"{paths.display(target)}; {if_missing} (run that notebook first to skip this)")
         return None
     try:
         model = keras.saving.load_model(target)
     except Exception as exc:  # a half-written or incompatible file: retrain rather than fail
         print(f"notice: could not load {paths.display(target)} ({type(exc).__name__}: {exc}); "
-              "training it here instead")
+              f"{if_missing}")
         return None
     print(f"loaded {name}{source}, {profile} profile, from {paths.display(target)}")
     return model

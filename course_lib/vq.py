@@ -557,6 +557,40 @@ class VQVAE(keras.Model):
         return cls(*parts, **config)
 
 
+class CodebookUsageTracker(keras.callbacks.Callback):
+    """Every ``every`` training steps, the codebook usage and perplexity on fixed ``images``.
+
+    The training metrics ``usage`` and ``perplexity`` are per-batch values averaged over an
+    epoch; this callback measures the codes of the same held-out images at regular steps
+    (and before the first step), so curves of different models are comparable point by point.
+    ``history`` holds ``(step, usage, perplexity)`` tuples. Used in notebook 10.
+    """
+
+    def __init__(self, images, every: int = 50) -> None:
+        super().__init__()
+        self.images = np.asarray(images)
+        if len(self.images) == 0:
+            raise ValueError("CodebookUsageTracker: images is empty; pass some held-out images.")
+        self.every = _check_positive_int("every", every)
+        self.history: list[tuple[int, float, float]] = []
+        self._step = 0
+
+    def _measure(self) -> None:
+        stats = code_statistics(self.model.encode(self.images), self.model.quantizer.num_codes)
+        self.history.append((self._step, float(stats["usage"]), float(stats["perplexity"])))
+
+    def on_train_begin(self, logs=None) -> None:
+        if not isinstance(self.model, VQVAE):
+            raise TypeError(f"CodebookUsageTracker needs a VQVAE, got {type(self.model).__name__}.")
+        if not self.history:
+            self._measure()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self._step += 1
+        if self._step % self.every == 0:
+            self._measure()
+
+
 def conv_vqvae(
     input_shape: Sequence[int] = (28, 28, 1),
     num_codes: int = 64,

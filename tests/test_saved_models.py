@@ -45,3 +45,11 @@ def test_a_corrupt_file_means_retrain(tmp_path, capsys):
 def test_names_are_plain(name):
     with pytest.raises(ValueError, match="plain name"):
         saved_models.path_for(name, profile="workshop")
+
+
+def test_the_notice_says_what_the_caller_does_without_the_model(tmp_path, capsys):
+    assert saved_models.load("absent", profile="workshop") is None
+    assert "training it here instead" in capsys.readouterr().out
+    assert saved_models.load("absent", profile="workshop", if_missing="skipping the comparison with it") is None
+    out = capsys.readouterr().out
+    assert "skipping the comparison with it" in out and "training" not in out

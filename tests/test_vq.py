@@ -215,3 +215,26 @@ def test_bad_input_gets_a_clear_message(images):
         vq.VQVAE(enc, model.decoder, vq.VectorQuantizer(8, 3))
     with pytest.raises(ValueError, match="restart_every"):
         vq.VQVAE(model.encoder, model.decoder, vq.VectorQuantizer(8, 3), restart_every=-1)
+
+
+def test_usage_tracker_measures_held_out_codes_at_the_start_and_every_n_steps(images):
+    model = _tiny_vqvae()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    tracker = vq.CodebookUsageTracker(images[:16], every=2)
+    model.fit(images, batch_size=16, epochs=1, verbose=0, callbacks=[tracker])  # 6 steps
+    assert [step for step, _, _ in tracker.history] == [0, 2, 4, 6]
+    for _, usage, perplexity in tracker.history:
+        assert 0 < usage <= 1 and 1 <= perplexity <= 8
+    stats = vq.code_statistics(model.encode(images[:16]), 8)
+    assert tracker.history[-1][1:] == pytest.approx((stats["usage"], stats["perplexity"]))
+
+
+def test_usage_tracker_rejects_bad_input(images):
+    with pytest.raises(ValueError, match="empty"):
+        vq.CodebookUsageTracker(images[:0])
+    with pytest.raises(ValueError, match="every"):
+        vq.CodebookUsageTracker(images, every=0)
+    plain = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    plain.compile(optimizer="adam", loss="mse")
+    with pytest.raises(TypeError, match="needs a VQVAE"):
+        plain.fit(images, np.zeros(len(images)), epochs=1, verbose=0, callbacks=[vq.CodebookUsageTracker(images)])
