@@ -304,7 +304,11 @@ def stft(waves: Any) -> np.ndarray:
 
 
 def istft(spectrum: Any, length: int = CLIP_SAMPLES) -> np.ndarray:
-    """The inverse of :func:`stft` (overlap-add with the dual window), cut to ``length`` samples."""
+    """The inverse of :func:`stft` (overlap-add with the dual window), cut to ``length`` samples.
+
+    Exact except near the first and last samples of the clip, which fewer windows overlap;
+    the course's clips are silent there.
+    """
     tf = _tf()
     s = tf.convert_to_tensor(np.asarray(spectrum, dtype=np.complex64))
     window = tf.signal.inverse_stft_window_fn(FRAME_STEP)
