@@ -87,17 +87,43 @@ def label_subset(y, n_labels: int, seed: int = 0, num_classes: int | None = None
     return np.sort(np.concatenate(picked))
 
 
+class _InferenceMode(keras.layers.Layer):
+    """Runs a wrapped model with ``training=False`` always.
+
+    (A functional model passes its own ``training`` flag to every layer it calls, overriding
+    a ``training=False`` written into the graph; a layer whose ``call`` takes no ``training``
+    argument is left out of that.)
+    """
+
+    def __init__(self, inner: keras.Model, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def call(self, x):
+        return self.inner(x, training=False)
+
+    def compute_output_shape(self, input_shape):
+        return self.inner.compute_output_shape(input_shape)
+
+
 def classifier(features: keras.Model, num_classes: int, *, trainable: bool = True,
                name: str = "classifier") -> keras.Model:
     """``features`` (image → vector) followed by a linear ``Dense(num_classes)`` (logits).
 
-    ``trainable=False`` freezes the feature model (inference mode: batch norm uses its
-    stored statistics), so only the linear layer learns.
+    ``trainable=False`` freezes the feature model's weights, so only the linear layer learns.
+    Either way the feature model runs in *inference mode* (``training=False``): batch norm
+    layers normalise with their stored statistics and do not update them, while their scale
+    and shift are still trained when ``trainable``. This is Keras's advice for fine-tuning,
+    and it matters with few steps: moving averages updated over 200 steps still remember the
+    first, very different weights, and a network trained with batch statistics but tested
+    with those stale averages can lose most of its accuracy (measured in
+    ``scripts/bench_mae.py``). A freshly initialised network's batch norm is then the
+    identity (mean 0, variance 1), so "from scratch" trains an un-normalised network.
     """
     num_classes = _check_int("num_classes", num_classes, 2, "classifier")
     features.trainable = bool(trainable)
     inputs = keras.Input(shape=features.input_shape[1:], name="image")
-    h = features(inputs, training=None if trainable else False)
+    h = _InferenceMode(features, name="features")(inputs)
     logits = keras.layers.Dense(num_classes, name="logits")(h)
     return keras.Model(inputs, logits, name=name)
 

@@ -99,3 +99,19 @@ def test_study_errors_are_explained():
         fewlabel.few_label_study(_builder, x, y, x, y, learning_rates={"linear": 0.1})
     with pytest.raises(ValueError, match="at least one seed"):
         fewlabel.few_label_study(_builder, x, y, x, y, seeds=())
+
+
+def test_classifier_keeps_batch_norm_in_inference_mode():
+    """Fine-tuning trains batch norm's scale and shift but leaves its stored statistics alone."""
+    x, y = _data()
+    inputs = keras.Input((4, 4, 1))
+    h = keras.layers.BatchNormalization(name="bn")(keras.layers.Flatten()(inputs))
+    features = keras.Model(inputs, h)
+    model = fewlabel.classifier(features, 3)
+    fewlabel.train_steps(model, x, y + 0, steps=5, batch_size=16, learning_rate=1e-2)
+    gamma, beta, mean, var = features.get_layer("bn").get_weights()
+    np.testing.assert_array_equal(mean, 0.0)
+    np.testing.assert_array_equal(var, 1.0)
+    assert np.abs(gamma - 1).max() > 0 and np.abs(beta).max() > 0  # trained
+    frozen = fewlabel.classifier(features, 3, trainable=False)
+    assert len(frozen.trainable_weights) == 2  # the linear layer only
