@@ -135,6 +135,19 @@ def _batches(n: int, steps: int, batch_size: int, seed: int) -> np.ndarray:
     return np.concatenate([rng.permutation(n) for _ in range(passes)])[: steps * batch_size]
 
 
+def _compile(model: keras.Model, steps: int, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+
+
+def _fit(model: keras.Model, x, y, steps: int, batch: int, seed: int) -> float:
+    order = _batches(len(x), steps, batch, seed)
+    hist = model.fit(x[order], y[order], batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    return float(hist.history["loss"][-1])
+
+
 def train_steps(model: keras.Model, x, y, *, steps: int, batch_size: int, learning_rate: float,
                 seed: int = 0) -> float:
     """Train ``model`` (logits out) for exactly ``steps`` Adam steps of ``batch_size`` examples.
@@ -146,13 +159,33 @@ def train_steps(model: keras.Model, x, y, *, steps: int, batch_size: int, learni
     what = "train_steps"
     steps = _check_int("steps", steps, 1, what)
     batch = min(_check_int("batch_size", batch_size, 1, what), len(x))
-    order = _batches(len(x), steps, batch, seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    hist = model.fit(x[order], y[order], batch_size=batch, epochs=1, shuffle=False, verbose=0)
-    return float(hist.history["loss"][-1])
+    _compile(model, steps, learning_rate)
+    return _fit(model, x, y, steps, batch, seed)
+
+
+class _Trainer:
+    """One compiled model per method, re-used for every seed and label count.
+
+    Each run copies a freshly built (seeded) model's weights into it and zeroes the
+    optimiser's state (step counter, moments), which is the same as training the fresh model
+    from the start -- but TensorFlow traces the training step once per method instead of once
+    per run (a few seconds each for a small transformer).
+    """
+
+    def __init__(self, steps: int, learning_rate: float) -> None:
+        self.steps, self.learning_rate = steps, learning_rate
+        self.model: keras.Model | None = None
+
+    def run(self, fresh: keras.Model, x, y, batch: int, seed: int) -> keras.Model:
+        if self.model is None:
+            self.model = fresh
+            _compile(fresh, self.steps, self.learning_rate)
+        else:
+            self.model.set_weights(fresh.get_weights())
+            for v in self.model.optimizer.variables:
+                v.assign(keras.ops.zeros_like(v))
+        _fit(self.model, x, y, self.steps, batch, seed)
+        return self.model
 
 
 def _accuracy(model: keras.Model, x, y, batch_size: int = 1000) -> float:
@@ -191,8 +224,9 @@ def few_label_study(
 
     For every ``n`` in ``n_labels`` and every seed: :func:`label_subset` (seeded) picks the
     labelled images; each method trains a new classifier from ``builder`` for ``steps``
-    optimiser steps (:func:`train_steps`; the seed also fixes the initial weights and the
-    batch order) and is scored on all of ``x_test``. The probe trains its linear layer on the
+    optimiser steps (as :func:`train_steps`; the seed also fixes the initial weights and the
+    batch order) and is scored on all of ``x_test``. Each method's training step is traced
+    once and re-used (see ``_Trainer``). The probe trains its linear layer on the
     frozen features of the labelled images (computed once per subset), which is the same
     as training a frozen-encoder classifier, only faster.
 
@@ -222,6 +256,7 @@ def few_label_study(
     results: dict = {m: {} for m in methods}
     test_features = None
     for method in methods:
+        trainer = _Trainer(steps, rates[method])
         for n in n_labels:
             t0 = time.perf_counter()
             accs = []
@@ -236,14 +271,12 @@ def few_label_study(
                     f_l = _features(frozen, x_l)
                     mean, std = f_l.mean(0), f_l.std(0)
                     std[std == 0] = 1.0
-                    head = _linear_head(f_l.shape[1], num_classes)
-                    train_steps(head, (f_l - mean) / std, y_l, steps=steps, batch_size=batch_size,
-                                learning_rate=rates[method], seed=seed)
+                    head = trainer.run(_linear_head(f_l.shape[1], num_classes), (f_l - mean) / std, y_l,
+                                       min(batch_size, n), seed)
                     acc = _accuracy(head, ((test_features - mean) / std).astype(np.float32), y_test)
                 else:
-                    model = classifier(builder(method == "finetune"), num_classes)
-                    train_steps(model, x_l, y_l, steps=steps, batch_size=batch_size,
-                                learning_rate=rates[method], seed=seed)
+                    fresh = classifier(builder(method == "finetune"), num_classes)
+                    model = trainer.run(fresh, x_l, y_l, min(batch_size, n), seed)
                     acc = _accuracy(model, x_test, y_test)
                 accs.append(acc)
                 say(f"{method} n={n} seed={seed}: {acc:.4f}")
