@@ -212,6 +212,7 @@ class SentenceDecoderMixin:
         max_len: int = 13,
         temperature: float = 1.0,
         greedy: bool = False,
+        allow_unk: bool = True,
         seed: int | None = None,
     ) -> np.ndarray:
         """Sentences as id arrays ``(N, max_len + 1)``: ``BOS w1 .. EOS PAD ..``.
@@ -221,6 +222,8 @@ class SentenceDecoderMixin:
         ``(N, latent_dim)`` for a model with a code (``None``: ``n`` codes from ``N(0, I)``
         drawn with the same generator); a language model takes ``n`` only. Rows stop at
         ``EOS`` (then padding); a row with no ``EOS`` after ``max_len`` tokens is cut there.
+        ``allow_unk=False`` never emits ``UNK``: on a small vocabulary ``UNK`` is the most frequent
+        token and greedy decoding otherwise writes little else.
         """
         if not greedy and (isinstance(temperature, bool) or not temperature > 0):
             raise ValueError(f"generate: temperature must be > 0, got {temperature!r}.")
@@ -246,6 +249,8 @@ class SentenceDecoderMixin:
             logits = np.asarray(self._decoder_logits(ids[:, :-1], z))[:, t]
             logits = logits.astype(np.float64)
             logits[:, (PAD, BOS)] = -np.inf  # never padding or a second BOS mid-sentence
+            if not allow_unk:
+                logits[:, UNK] = -np.inf
             if greedy:
                 nxt = logits.argmax(-1)
             else:
@@ -297,8 +302,9 @@ class LanguageModel(SentenceDecoderMixin, keras.Model):
         self.nll_per_token_tracker.update_state(ops.sum(nll) / ops.sum(tokens), sample_weight=ops.sum(tokens))
         return ops.mean(nll)
 
-    def evaluate_nll(self, ids, batch_size: int = 512) -> dict[str, float]:
-        """``nll_per_token``, ``perplexity`` and ``nll`` per sentence on ``ids`` (exact for an LM)."""
+    def evaluate_nll(self, ids, *, seed: int = 0, batch_size: int = 512) -> dict[str, float]:
+        """``nll_per_token``, ``perplexity`` and ``nll`` per sentence on ``ids`` (exact for an LM;
+        ``seed`` is unused, there for the same call as :meth:`SentenceVAE.evaluate_nll`)."""
         ids = _check_ids(ids, "evaluate_nll", self.vocab_size)
         nll, tokens = [], []
         for i in range(0, len(ids), batch_size):
@@ -399,8 +405,8 @@ class SentenceVAE(SentenceDecoderMixin, keras.Model):
         nll_mean = ops.mean(nll)
         self.nll_tracker.update_state(nll_mean)
         self.nll_per_token_tracker.update_state(ops.sum(nll) / ops.sum(tokens), sample_weight=ops.sum(tokens))
-        if not self.variational:
-            return nll_mean
+        if not self.variational:  # log_var unused: a zero term gives its head zero gradients, not none
+            return nll_mean + 0.0 * ops.mean(y_pred["log_var"])
         kl_dims = ops.mean(likelihoods.kl_per_dimension(y_pred["mean"], y_pred["log_var"]), 0)
         kl = ops.sum(kl_dims)
         kl_term = ops.sum(ops.maximum(kl_dims, self.free_bits)) if self.free_bits else kl

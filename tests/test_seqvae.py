@@ -114,6 +114,8 @@ def test_seeded_sampling_is_reproducible_and_well_formed():
     greedy = vae.generate(z, greedy=True, max_len=8)
     assert np.all(greedy == greedy[0])  # same code, same argmax path
     assert len(V.decode(vae.reconstruct(_ids()))) == 8
+    no_unk = vae.generate(n=50, seed=0, temperature=5.0, allow_unk=False, max_len=8)
+    assert not np.any(no_unk == text.UNK) and np.any(vae.generate(n=50, seed=0, temperature=5.0, max_len=8) == text.UNK)
 
 
 def test_training_lowers_the_loss_and_reports_kl():
