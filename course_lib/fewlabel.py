@@ -38,7 +38,7 @@ __all__ = ["METHODS", "classifier", "few_label_study", "label_subset", "train_st
 METHODS = ("scratch", "probe", "finetune")
 
 #: Adam learning rates used when a study does not give one for a method.
-DEFAULT_LEARNING_RATES = {"scratch": 1e-3, "probe": 1e-2, "finetune": 3e-4}
+DEFAULT_LEARNING_RATES = {"scratch": 1e-3, "probe": 1e-2, "finetune": 1e-3}
 
 
 def _check_int(name: str, value: object, minimum: int, what: str) -> int:
