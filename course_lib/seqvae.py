@@ -272,9 +272,13 @@ def _nll_metrics():
 class LanguageModel(SentenceDecoderMixin, keras.Model):
     """``p(x) = prod_t p(x_t | x_<t)``: the sentence decoder with no code, the baseline.
 
-    ``model(ids)`` returns ``{"logits"}`` for the targets ``ids[:, 1:]``. Metrics in ``fit``:
-    ``nll`` (per sentence, nats) and ``nll_per_token``. ``token_dropout`` is available (off by
-    default: the baseline is the plain model).
+    The decoder is either one built with ``latent_dim=None`` (tokens only) or -- the fair
+    baseline for a VAE, what :func:`build_sentence_model` builds -- the VAE's own decoder with
+    its code fixed at zero: the layers that read ``z`` then add only a learned constant (the
+    initial state ``tanh(bias)``), so the language model and the VAE differ in nothing but
+    what ``z`` carries. ``model(ids)`` returns ``{"logits"}`` for the targets ``ids[:, 1:]``.
+    Metrics in ``fit``: ``nll`` (per sentence, nats) and ``nll_per_token``. ``token_dropout``
+    is available (off by default: the baseline is the plain model).
     """
 
     latent_dim = None
@@ -282,19 +286,32 @@ class LanguageModel(SentenceDecoderMixin, keras.Model):
     def __init__(self, decoder: keras.Model, *, token_dropout: float = 0.0, seed: int | None = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if len(decoder.inputs) != 1:
-            raise ValueError("A LanguageModel needs a decoder with one input (tokens); build it with "
-                             "seqvae.sentence_decoder(vocab_size, latent_dim=None).")
+        if len(decoder.inputs) not in (1, 2):
+            raise ValueError("A LanguageModel needs a sentence decoder, with inputs (tokens) or "
+                             "(tokens, z); build it with seqvae.sentence_decoder.")
         self.decoder = decoder
+        self.zero_code_dim = int(decoder.inputs[1].shape[-1]) if len(decoder.inputs) == 2 else 0
         self.seed = seed
         self.token_dropout = TokenDropout(token_dropout, seed=seed, name="token_dropout")
         self.nll_tracker, self.nll_per_token_tracker = _nll_metrics()
         self.token_dropout.built = True
         self.built = True  # the decoder is built; the dropout layer has no weights
 
+    def _with_zero_code(self, inputs):
+        if not self.zero_code_dim:
+            return inputs
+        z = ops.zeros((ops.shape(inputs)[0], self.zero_code_dim))
+        return [inputs, z]
+
+    def _decoder_logits(self, inputs, z):
+        inputs = np.asarray(inputs)
+        if self.zero_code_dim:
+            return self.decoder.predict_on_batch([inputs, np.zeros((len(inputs), self.zero_code_dim), np.float32)])
+        return self.decoder.predict_on_batch(inputs)
+
     def call(self, ids, training=None):
         inputs = self.token_dropout(ids[:, :-1], training=training)
-        return {"logits": self.decoder(inputs, training=training)}
+        return {"logits": self.decoder(self._with_zero_code(inputs), training=training)}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         nll, tokens = token_nll(x[:, 1:], y_pred["logits"])
@@ -505,10 +522,10 @@ def build_sentence_model(
     condition: str = "both", seed: int | None = None, **options,
 ):
     """``kind`` one of ``"lm"``, ``"ae"``, ``"vae"``: encoder and decoder of the given sizes and the
-    model; ``options`` go to the model (``token_dropout``, ``kl_warmup_steps``, ``free_bits``, ``beta``)."""
-    if kind == "lm":
-        return LanguageModel(sentence_decoder(vocab_size, None, embed_dim=embed_dim, units=units),
-                             seed=seed, **options)
+    model (the language model gets the same decoder with its code fixed at zero); ``options`` go to the model (``token_dropout``, ``kl_warmup_steps``, ``free_bits``, ``beta``)."""
+    if kind == "lm":  # the VAE's decoder, its code fixed at zero
+        return LanguageModel(sentence_decoder(vocab_size, latent_dim, embed_dim=embed_dim, units=units,
+                                              condition=condition), seed=seed, **options)
     if kind not in ("ae", "vae"):
         raise ValueError(f"kind must be 'lm', 'ae' or 'vae', got {kind!r}.")
     encoder = sentence_encoder(vocab_size, latent_dim, embed_dim=embed_dim, units=units)

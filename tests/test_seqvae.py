@@ -21,6 +21,11 @@ def _ids(max_tokens: int = 8) -> np.ndarray:
     return V.encode(SENTENCES, max_tokens=max_tokens)
 
 
+def _three_inputs() -> keras.Model:
+    a, b, c = keras.Input((3,)), keras.Input((2,)), keras.Input((1,))
+    return keras.Model([a, b, c], keras.layers.Concatenate()([a, b, c]))
+
+
 def _model(kind: str, **options):
     keras.utils.set_random_seed(0)
     return seqvae.build_sentence_model(kind, V.size, seed=0, **SMALL, **options)
@@ -36,7 +41,13 @@ def test_shapes_of_encoder_decoder_and_models():
         assert tuple(dec([ids[:, :-1], mean]).shape) == (8, 9, V.size)
     out = _model("vae")(ids)
     assert tuple(out["logits"].shape) == (8, 9, V.size) and tuple(out["z"].shape) == (8, 4)
-    assert tuple(_model("lm")(ids)["logits"].shape) == (8, 9, V.size)
+    lm = _model("lm")  # the VAE's decoder with its code fixed at zero
+    assert lm.zero_code_dim == 4 and tuple(lm(ids)["logits"].shape) == (8, 9, V.size)
+    zero = keras.ops.convert_to_numpy(lm.decoder([ids[:, :-1], np.zeros((8, 4), np.float32)]))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(lm(ids)["logits"]), zero, atol=1e-6)
+    plain = seqvae.LanguageModel(seqvae.sentence_decoder(V.size, None, embed_dim=8, units=12))
+    assert plain.zero_code_dim == 0 and tuple(plain(ids)["logits"].shape) == (8, 9, V.size)
+    assert plain.generate(n=2, seed=0, max_len=5).shape == (2, 6) and plain.evaluate_nll(ids)["nll"] > 0
     ae = _model("ae")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(ae(ids)["z"]), ae.encode(ids)[0], atol=1e-6)
 
@@ -45,7 +56,7 @@ def test_padding_changes_nothing():
     """The same sentences padded to 10 and to 20 ids give the same per-token NLL."""
     short, long = _ids(8), _ids(18)
     assert short.shape[1] == 10 and long.shape[1] == 20
-    logits = _model("lm").decoder(short[:, :-1])
+    logits = _model("lm")(short)["logits"]
     nll, tokens = seqvae.token_nll(short[:, 1:], logits)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(tokens), text.lengths(short))
     for kind in ("lm", "vae", "ae"):
@@ -162,8 +173,8 @@ def test_clear_errors_for_bad_input():
         vae.generate(n=2, temperature=0)
     with pytest.raises(ValueError, match="same latent_dim"):
         seqvae.SentenceVAE(seqvae.sentence_encoder(V.size, 4), seqvae.sentence_decoder(V.size, 5))
-    with pytest.raises(ValueError, match="latent_dim=None"):
-        seqvae.LanguageModel(seqvae.sentence_decoder(V.size, 4))
+    with pytest.raises(ValueError, match=r"inputs \(tokens\) or \(tokens, z\)"):
+        seqvae.LanguageModel(_three_inputs())
     with pytest.raises(ValueError, match="condition must be"):
         seqvae.sentence_decoder(V.size, 4, condition="everywhere")
     with pytest.raises(ValueError, match="kind must be"):
