@@ -125,7 +125,7 @@ class VectorQuantizer(keras.layers.Layer):
     The call changes no state. The training step calls :meth:`ema_update` (if ``ema``),
     :meth:`count` and, now and then, :meth:`restart_dead_codes`.
 
-    The codebook starts uniform in ``[-1/K, 1/K]`` (the original paper's choice); call
+    The codebook starts uniform in ``[-1/K, 1/K]`` (common in re-implementations; the paper gives no start); call
     :meth:`kmeans_init` on encoder outputs to start from their clusters instead.
     Built on the page in notebook 10 (the quantiser and the training step).
     """

@@ -172,3 +172,20 @@ def test_bad_input_gets_a_clear_message():
         ar.MaskedConv2D(4, 4)
     with pytest.raises(ValueError, match="'A'"):
         ar.causal_mask(3, "C")
+
+
+def test_log_prob_bits_is_the_same_in_small_batches():
+    prior, codes, labels = _prior(), _codes(7), np.arange(7) % 3
+    np.testing.assert_allclose(prior.log_prob_bits(codes, labels, batch_size=3),
+                               prior.log_prob_bits(codes, labels), rtol=1e-6)
+
+
+def test_dependency_matrix_is_causal_and_finds_the_blind_spot():
+    earlier = np.tri(16, k=-1, dtype=bool)  # earlier[i, j]: j comes before i in raster order (4 x 4 grid)
+    # a first kernel of 2 * 4 - 1 = 7 sees every earlier position of a 4 x 4 grid directly
+    full = ar.dependency_matrix(_prior(first_kernel=7, n_blocks=1), _codes(4), np.arange(4) % 3)
+    np.testing.assert_array_equal(full, earlier)
+    # a 3 x 3 first kernel and one 3 x 3 block: position (1, 0) cannot see (0, 2) or (0, 3)
+    small = ar.dependency_matrix(_prior(first_kernel=3, n_blocks=1), _codes(4), np.arange(4) % 3)
+    assert not (small & ~earlier).any()
+    assert not small[4, 2] and not small[4, 3] and small[4, 0] and small[4, 1]

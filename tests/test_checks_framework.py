@@ -95,3 +95,16 @@ def test_keras_tensors_are_accepted():
 def test_check_result_is_a_plain_value_object():
     r = CheckResult("e", PASSED, "fine")
     assert repr(r) == str(r) == "✓ e: fine"
+
+
+def test_an_array_answer_says_where_it_first_differs():
+    def last_off(x):
+        out = np.array(_reference(x), dtype=float)
+        if out.size > 1:  # right on the single vector, wrong on the batch's last entry
+            out[-1] += 1
+        return out
+
+    result = run(last_off)
+    assert result.status == FAILED
+    assert "on a batch of two" in result.message
+    assert "first difference is at index (1,): expected 25, got 26" in result.message

@@ -69,6 +69,7 @@ def _dist(z, e):
     (lambda z, e: (z @ e.T).argmax(-1), "dot product"),
     (lambda z, e: _dist(z, e).argmin(-1).ravel(), "flattened"),
     (lambda z, e: e[_dist(z, e).argmin(-1)], "indices"),
+    (lambda z, e: np.abs(z[..., None, :] - e).sum(-1).argmin(-1), "L1"),
 ])
 def test_nearest_codes_mistakes_are_explained(wrong, message):
     result = check.nearest_codes(wrong)
@@ -81,11 +82,20 @@ def _entropy(codes, k):
     return -(p * np.log(p)).sum()
 
 
+def _perplexity_keeping_zeros(codes, num_codes):
+    p = np.bincount(codes.ravel(), minlength=num_codes) / codes.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(-(p * np.log(p)).sum())  # 0 * log 0 = nan
+
+
 @pytest.mark.parametrize("wrong, message", [
     (lambda c, k: _entropy(c, k), "exponential"),
     (lambda c, k: np.exp(_entropy(c, k) / np.log(2)), "same base"),
     (lambda c, k: len(np.unique(c)), "usage"),
     (lambda c, k: np.exp(_entropy(c, k)) / k, "not a fraction"),
+    (_perplexity_keeping_zeros, "nan"),
+    (lambda c, k: 1 / np.exp(_entropy(c, k)), "minus sign"),
+    (lambda c, k: 2 ** _entropy(c, k), "same base"),
 ])
 def test_codebook_perplexity_mistakes_are_explained(wrong, message):
     result = check.codebook_perplexity(wrong)
@@ -113,6 +123,10 @@ def _above_only(k, t):
     (_whole_row, "whole centre row"),
     (_above_only, "left of the centre"),
     (lambda k, t: causal_mask(k, t).T, "column by column"),
+    (lambda k, t: causal_mask(k, "B"), "always B"),
+    (lambda k, t: causal_mask(k, "A"), "always A"),
+    (lambda k, t: causal_mask(k, t)[::-1], "below"),
+    (lambda k, t: causal_mask(k, t)[:, ::-1], "right"),
 ])
 def test_causal_mask_mistakes_are_explained(wrong, message):
     result = check.causal_mask(wrong)

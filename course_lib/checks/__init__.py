@@ -187,6 +187,10 @@ def check_function(
                 f"{want.shape}.")
     else:
         text = f"on {cases[i].name}, expected {_show(want)} but got {_show(got)}."
+        if want.size > 1:  # where it goes wrong: the first element that differs
+            wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+            first = tuple(int(k) for k in np.argwhere(wrong)[0])
+            text += f" The first difference is at index {first}: expected {want[first]:.6g}, got {got[first]:.6g}."
     if len(failing) > 1:
         text += f" ({len(failing)} of {len(cases)} cases differ.)"
     return CheckResult(exercise, FAILED, text + (f" {hint}" if hint else ""))

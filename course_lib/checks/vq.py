@@ -51,6 +51,11 @@ def _flattened(z, codebook):
     return _nearest(z, codebook).reshape(-1)
 
 
+def _nearest_l1(z, codebook):
+    z, e = np.asarray(z, np.float64), np.asarray(codebook, np.float64)
+    return np.abs(z[..., None, :] - e).sum(-1).argmin(-1)
+
+
 def _nearest_vector(z, codebook):
     return np.asarray(codebook, np.float64)[_nearest(z, codebook)]
 
@@ -87,6 +92,8 @@ def nearest_codes(fn: Callable[..., object]) -> CheckResult:
                     "||z||² - 2 z·e_k + ||e_k||² (the ||e_k||² term matters) and take its argmin."),
             Mistake(_flattened, "your indices are flattened; return one index per vector, in the grid's "
                                 "shape z.shape[:-1] (reshape the argmin back)."),
+            Mistake(_nearest_l1, "you measure the distance with absolute differences (L1); the quantiser uses "
+                                 "the squared Euclidean distance ||z - e_k||² = sum over d of (z_d - e_kd)²."),
             Mistake(_nearest_vector, "you return the nearest code *vectors*; the exercise asks for their "
                                      "indices (the integers k), which the decoder looks up in the codebook."),
         ],
@@ -131,6 +138,26 @@ def _perplexity_over_k(codes, num_codes):
     return _perplexity(codes, num_codes) / num_codes
 
 
+def _perplexity_zeros_kept(codes, num_codes):
+    p = _frequencies(codes, num_codes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def _perplexity_divided_by_k(codes, num_codes):
+    counts = np.bincount(np.asarray(codes).reshape(-1), minlength=int(num_codes)) / num_codes
+    counts = counts[counts > 0]
+    return float(np.exp(-(counts * np.log(counts)).sum()))
+
+
+def _perplexity_sign(codes, num_codes):
+    return 1.0 / _perplexity(codes, num_codes)
+
+
+def _perplexity_two_to_nats(codes, num_codes):
+    return float(2.0 ** _entropy_nats(codes, num_codes))
+
+
 _PERPLEXITY_CASES = [
     Case("every one of 8 codes used equally", (np.tile(np.arange(8), 5).reshape(5, 2, 4), 8)),
     Case("one code takes half, 4 share the rest, 3 unused", (np.array([0] * 8 + [1, 2, 3, 4] * 2).reshape(4, 2, 2), 8)),
@@ -159,6 +186,15 @@ def codebook_perplexity(fn: Callable[..., object]) -> CheckResult:
                                             "perplexity weighs them by frequency: exp(-sum p_k ln p_k)."),
             Mistake(_perplexity_over_k, "you divide by the codebook size; the perplexity is a number of "
                                         "codes (between 1 and K), not a fraction."),
+            Mistake(_perplexity_zeros_kept, "you get nan: an unused code has p_k = 0, and 0 * log 0 is nan in NumPy; "
+                                            "it counts 0 — drop the zeros (p = p[p > 0]) before the log."),
+            Mistake(_perplexity_divided_by_k, "your frequencies are counts divided by the codebook size; p_k is the "
+                                              "fraction of *positions* holding code k: divide by codes.size (they "
+                                              "must sum to 1)."),
+            Mistake(_perplexity_sign, "you return exp(+sum p ln p) = 1 / perplexity; the entropy is "
+                                      "-sum p_k ln p_k, with the minus sign."),
+            Mistake(_perplexity_two_to_nats, "you raise 2 to an entropy in nats; use the same base for both: "
+                                             "exp of the entropy in nats, or 2 ** (entropy in bits)."),
         ],
         rtol=1e-6,
         hint="p = np.bincount(codes.ravel(), minlength=num_codes) / codes.size; drop the zeros before the log.",
@@ -192,6 +228,22 @@ def _mask_transposed(kernel_size, mask_type):
     return _causal_mask(kernel_size, mask_type).T
 
 
+def _mask_always_b(kernel_size, mask_type):
+    return _causal_mask(kernel_size, "B")
+
+
+def _mask_always_a(kernel_size, mask_type):
+    return _causal_mask(kernel_size, "A")
+
+
+def _mask_upside_down(kernel_size, mask_type):
+    return _causal_mask(kernel_size, mask_type)[::-1]
+
+
+def _mask_mirrored(kernel_size, mask_type):
+    return _causal_mask(kernel_size, mask_type)[:, ::-1]
+
+
 _MASK_CASES = [Case(f"kernel {k}, mask {t}", (k, t)) for k in (3, 5, 7) for t in ("A", "B")]
 
 
@@ -214,6 +266,14 @@ def causal_mask(fn: Callable[..., object]) -> CheckResult:
                                             "centre come later in raster order and must be 0."),
             Mistake(_mask_rows_above_only, "your mask drops the positions left of the centre on its row; they "
                                            "come earlier in raster order and may be seen (1)."),
+            Mistake(_mask_always_b, "your mask is the same for A and B (always B's): A must hide the centre "
+                                    "(0), B keeps it (1) — check mask_type."),
+            Mistake(_mask_always_a, "your mask is the same for A and B (always A's): B keeps the centre (1), "
+                                    "A hides it (0) — check mask_type."),
+            Mistake(_mask_upside_down, "your mask keeps the rows *below* the centre; row 0 is the top and earlier "
+                                       "rows are above: mask[:c] = 1."),
+            Mistake(_mask_mirrored, "your mask keeps the centre row *right* of the centre; earlier positions are "
+                                    "to the left: mask[c, :c] = 1."),
             Mistake(_mask_transposed, "your mask reads the grid column by column; raster order is row by row: "
                                       "rows above the centre are 1, then the left part of the centre row."),
         ],
