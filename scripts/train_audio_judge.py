@@ -24,7 +24,14 @@ reproduce the accuracy, and prints one JSON line. An existing version is never o
 unless ``--force`` is given. Takes well under a minute on a 2-core CPU; run it under the
 course's CPU lock on a shared machine.
 
-Measured (version 1, committed): see its JSON record in course_lib/assets/.
+Measured (version 1, committed; 2-core CPU, alone under the course's CPU lock): test accuracy
+1.000 on the 220 test clips, 1.000 after the Griffin-Lim round trip, 1.000 on the training
+clips; 286,154 parameters (1.19 MB file); 30 epochs in 40.0 s (about 1.3 s per epoch), 2.5 s
+for the round trip of 220 clips, 48.1 s in all. The committed files were written by
+``--out-dir /tmp/aj1 --verbose 2`` (as their JSON records) and copied into course_lib/assets/.
+The task is easy for the judge -- synthetic speech is regular -- so a perfect score on real clips
+says little about how demanding it is on generated ones: bench_audio_vae.py finds that even the
+class-average spectrogram of each digit is heard right.
 """
 
 from __future__ import annotations
