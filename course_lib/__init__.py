@@ -22,6 +22,17 @@ Each module has one job:
 - :mod:`course_lib.priors`    priors an adversarial autoencoder can match (Gaussian, mixture, ring, swiss roll)
 - :mod:`course_lib.two_sample` maximum mean discrepancy: do codes match the prior?
 - :mod:`course_lib.adversarial` adversarial autoencoder and VAE-GAN models with their training steps
+- :mod:`course_lib.pagecheck` the page model against the library: copy weights, assert the same outputs
+- :mod:`course_lib.saved_models` models a notebook saves for later notebooks, one folder per profile
+- :mod:`course_lib.anomaly`, :mod:`course_lib.ood` one-class anomaly detection and out-of-distribution sets (08)
+- :mod:`course_lib.compression`, :mod:`course_lib.bitstream`, :mod:`course_lib.classic_codecs`
+  the learned codec, its files, and JPEG / WebP / PNG for comparison (09)
+- :mod:`course_lib.vq`, :mod:`course_lib.autoregressive` the VQ-VAE and its PixelCNN prior (10)
+- :mod:`course_lib.text`, :mod:`course_lib.seqvae` WordNet example sentences and the sentence VAE (11)
+- :mod:`course_lib.audio`, :mod:`course_lib.audio_judge` spoken digits, spectrograms, Griffin–Lim,
+  and the fixed audio classifier (11)
+- :mod:`course_lib.attention`, :mod:`course_lib.mae`, :mod:`course_lib.fewlabel` attention, the
+  masked autoencoder and the few-label study (12)
 - :mod:`course_lib.runner`    runs, publishes and exports the notebooks (``make course``)
 
 Modules are imported lazily by the notebooks (``from course_lib import data``) so that
