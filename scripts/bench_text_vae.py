@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             res["distinct_sample_fraction"] = round(len(set(decoded)) / len(decoded), 4)
             res["samples_ending_with_eos"] = round(float((samples == text.EOS).any(1).mean()), 4)
             res["examples"] = decoded[:5]
+            res["examples_t0.8"] = vocab.decode(model.generate(n=5, temperature=0.8, allow_unk=False, seed=args.seed,
+                                                               max_len=text.MAX_TOKENS + 1))
+            res["reconstruction_examples"] = list(zip(vocab.decode(val[:3]), vocab.decode(rec[:3]), strict=True))
             if lm is not None:
                 ok = samples[(samples == text.EOS).any(1) & (text.lengths(samples) >= 2)]
                 if len(ok):
@@ -274,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         if "examples" in out[name]:
             print(f"{name} samples: {out[name]['examples']}")
+            print(f"{name} samples at T = 0.8: {out[name]['examples_t0.8']}")
+            print(f"{name} reconstructions: {out[name]['reconstruction_examples']}")
     print(json.dumps(out, default=float))
     return 0
 
