@@ -166,6 +166,38 @@ def _coder_overhead(r: Mapping[str, Any]) -> tuple[bool, str]:
     return worst <= 0.05, f"payload written vs estimated rate, worst over lambda: {worst:+.2%} (target <= 5 %)"
 
 
+def _vq_reconstruction(r: Mapping[str, Any]) -> tuple[bool, str]:
+    mse, usage = _metric(r, "vqvae_test_mse"), _metric(r, "codebook_usage_final")
+    return mse <= 0.0050 and usage >= 0.9, (f"VQ-VAE test MSE {mse:.5f} with {usage:.1%} of the codebook in use "
+                                            "(target <= 0.0050 with >= 90 %)")
+
+
+def _vq_fixes(r: Mapping[str, Any]) -> tuple[bool, str]:
+    usage = _metric(r, "codebook_usage")
+    plain, fixed = usage["plain (before the fixes)"], usage["fixed"]
+    return fixed >= 0.9 and plain < fixed, (f"codebook usage on the test set: plain {plain:.3f}, with the fixes "
+                                            f"{fixed:.3f} (target: >= 0.9 with the fixes, above plain)")
+
+
+def _vq_class_accuracy(r: Mapping[str, Any]) -> tuple[bool, str]:
+    acc, n = _metric(r, "vqvae_cond_class_accuracy"), _metric(r, "frechet_samples")
+    return acc >= 0.85 and n >= 10000, (f"VQ-VAE class-conditional samples at T = 1: judge class accuracy {acc:.4f} "
+                                        f"on {n} samples (target >= 0.85 on >= 10,000)")
+
+
+def _vq_below_vaegan(min_samples: int) -> Check:
+    def check(r: Mapping[str, Any]) -> tuple[bool, str]:
+        scores, n = _metric(r, "compare_frechet"), _metric(r, "frechet_samples")
+        ours, theirs = scores["VQ-VAE, T = 1"], scores.get("VAE-GAN (07)")
+        if theirs is None:
+            return False, "no VAE-GAN in the comparison: run notebook 07 first (it saves the model notebook 10 loads)"
+        return ours < theirs and n >= min_samples, (
+            f"Fréchet distance on {n} samples each: VQ-VAE (T = 1) {ours:.2f}, VAE-GAN {theirs:.2f} "
+            f"(target: below the VAE-GAN's, >= {min_samples} samples)")
+
+    return check
+
+
 WORKSHOP, FULL = "workshop", "full"
 Check = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
@@ -204,6 +236,13 @@ TARGETS: dict[str, list[tuple[str, Check, str]]] = {
         ("learned codec's files smaller than JPEG's at equal PSNR", _below_jpeg, WORKSHOP),
         ("payload within 5 % of the estimated rate", _coder_overhead, WORKSHOP),
         ("learned codec <= 0.5 x WebP's bytes at every PSNR in 24-30 dB", _half_of_webp, WORKSHOP),
+    ],
+    "10_vq_vae": [
+        ("codebook fixes: usage >= 0.9, above the plain codebook's", _vq_fixes, WORKSHOP),
+        ("VQ-VAE samples' Fréchet distance below the VAE-GAN's", _vq_below_vaegan(1000), WORKSHOP),
+        ("VQ-VAE test MSE <= 0.0050 with >= 90 % of the codebook used", _vq_reconstruction, FULL),
+        ("class accuracy of samples at T = 1 >= 0.85 (10,000 samples)", _vq_class_accuracy, FULL),
+        ("Fréchet distance below the VAE-GAN's on 10,000 samples", _vq_below_vaegan(10000), FULL),
     ],
 }
 

@@ -57,6 +57,11 @@ def _good():
             "jpeg_rd_curve": [{"bytes": 370.0, "psnr": 18.0}, {"bytes": 500.0, "psnr": 27.0},
                               {"bytes": 600.0, "psnr": 32.0}],
         }),
+        _result("10_vq_vae", {
+            "vqvae_test_mse": 0.0048, "codebook_usage_final": 0.95, "vqvae_cond_class_accuracy": 0.86,
+            "codebook_usage": {"plain (before the fixes)": 0.3, "fixed": 0.99}, "frechet_samples": 10000,
+            "compare_frechet": {"VQ-VAE, T = 1": 20.0, "CVAE (06)": 60.0, "VAE-GAN (07)": 38.7},
+        }),
     ]
 
 
@@ -99,6 +104,11 @@ def test_each_missed_target_fails():
         bad[5]["metrics"]["beta_sweep"]["value"]["8"]["distortion"] = 230.0  # not monotone
         bad[6]["metrics"]["aae_prior_match"]["value"]["mixture"]["worst_ratio"] = 12.0  # fine at the median only
         bad[6]["metrics"]["vaegan_frechet"]["value"] = 55.0  # a tie is not "lower"
+        bad[9]["metrics"]["codebook_usage_final"]["value"] = 0.85  # low error but too few codes in use
+        bad[9]["metrics"]["vqvae_cond_class_accuracy"]["value"] = 0.84
+        bad[9]["metrics"]["codebook_usage"]["value"]["fixed"] = 0.88
+    bad_w[9]["metrics"]["compare_frechet"]["value"]["VQ-VAE, T = 1"] = 38.7  # a tie is not "below"
+    bad_f[9]["metrics"]["frechet_samples"]["value"] = 5000  # below, but on too few samples
     bad_w[1]["run_seconds"] = 301.0
     rows = check_targets.check(bad_w) + check_targets.check(bad_f)
     failed = {name for name, status, _ in rows if status == "FAIL"}
@@ -116,6 +126,11 @@ def test_each_missed_target_fails():
         "06_beta_and_conditional_vae: beta sweep: >= 5 values, rate down and distortion up [workshop]",
         "07_adversarial_autoencoders: AAE codes match the mixture prior at every kernel scale [full]",
         "07_adversarial_autoencoders: VAE-GAN Fréchet distance below the VAE's [workshop]",
+        "10_vq_vae: codebook fixes: usage >= 0.9, above the plain codebook's [workshop]",
+        "10_vq_vae: VQ-VAE samples' Fréchet distance below the VAE-GAN's [workshop]",
+        "10_vq_vae: VQ-VAE test MSE <= 0.0050 with >= 90 % of the codebook used [full]",
+        "10_vq_vae: class accuracy of samples at T = 1 >= 0.85 (10,000 samples) [full]",
+        "10_vq_vae: Fréchet distance below the VAE-GAN's on 10,000 samples [full]",
     }
 
 

@@ -43,6 +43,8 @@ EXPECTED_METRICS: dict[str, set[str]] = {
                              "ood_auroc"},
     "09_learned_compression": {"codec_rd_curve", "jpeg_rd_curve", "webp_rd_curve", "png_bytes_per_image",
                                "bytes_at_psnr_26"},
+    "10_vq_vae": {"vqvae_test_mse", "codebook_usage", "codebook_perplexity", "prior_nll_bits_per_code",
+                  "vqvae_cond_class_accuracy", "vqvae_frechet", "uniform_prior_frechet"},
 }
 
 
