@@ -55,7 +55,7 @@ def load(
     """
     import keras
 
-    from course_lib import adversarial, autoregressive, models, vae, vq  # noqa: F401  (register saved classes)
+    from course_lib import adversarial, attention, autoregressive, mae, models, seqvae, vae, vq  # noqa: F401
 
     target = path_for(name, profile=profile)
     source = f" (saved by notebook {made_by})" if made_by else ""
