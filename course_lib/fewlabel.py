@@ -164,12 +164,14 @@ def train_steps(model: keras.Model, x, y, *, steps: int, batch_size: int, learni
 
 
 class _Trainer:
-    """One compiled model per method, re-used for every seed and label count.
+    """One compiled model re-used for every run with the same architecture and learning rate.
 
     Each run copies a freshly built (seeded) model's weights into it and zeroes the
     optimiser's state (step counter, moments), which is the same as training the fresh model
-    from the start -- but TensorFlow traces the training step once per method instead of once
-    per run (a few seconds each for a small transformer).
+    from the start -- but TensorFlow traces the training step once instead of once per run (a
+    few seconds each for a small transformer). ``scratch`` and ``finetune`` build the same
+    network and differ only in the weights copied in, so with equal learning rates they share
+    one trainer.
     """
 
     def __init__(self, steps: int, learning_rate: float) -> None:
@@ -255,8 +257,9 @@ def few_label_study(
 
     results: dict = {m: {} for m in methods}
     test_features = None
+    trainers: dict[tuple[bool, float], _Trainer] = {}
     for method in methods:
-        trainer = _Trainer(steps, rates[method])
+        trainer = trainers.setdefault((method == "probe", rates[method]), _Trainer(steps, rates[method]))
         for n in n_labels:
             t0 = time.perf_counter()
             accs = []
