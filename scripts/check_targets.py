@@ -198,6 +198,46 @@ def _vq_below_vaegan(min_samples: int) -> Check:
     return check
 
 
+def _mae_beats_inpainting(r: Mapping[str, Any]) -> tuple[bool, str]:
+    row = _metric(r, "mae_masked_patch_mse")["0.75"]
+    ours, theirs = row["MAE"], row["harmonic inpainting"]
+    return ours < theirs, (f"hidden-pixel MSE at 75 % masking: MAE {ours:.4f}, harmonic inpainting {theirs:.4f} "
+                           "(target: below inpainting)")
+
+
+def _pretraining_pays(min_points: Mapping[str, float]) -> Check:
+    """The best fine-tuned pretrained encoder against the best network from scratch, >= 3 seeds."""
+
+    def check(r: Mapping[str, Any]) -> tuple[bool, str]:
+        fla = _metric(r, "few_label_accuracy")
+        ok, parts = True, []
+        for n, need in min_points.items():
+            finetuned = {e: m["finetune"][n] for e, m in fla.items() if "finetune" in m}
+            scratch = {e: m["scratch"][n] for e, m in fla.items() if "scratch" in m}
+            best_ft = max(finetuned, key=lambda e: finetuned[e]["mean"])
+            best_sc = max(scratch, key=lambda e: scratch[e]["mean"])
+            seeds = min(len(finetuned[best_ft]["accuracies"]), len(scratch[best_sc]["accuracies"]))
+            points = 100 * (finetuned[best_ft]["mean"] - scratch[best_sc]["mean"])
+            ok = ok and points >= need and seeds >= 3
+            parts.append(f"{n} labels: {best_ft} fine-tuned {points:+.1f} points over {best_sc} from scratch "
+                         f"({seeds} seeds; target >= {need:g})")
+        return ok, "; ".join(parts)
+
+    return check
+
+
+def _mae_beats_same_vit(r: Mapping[str, Any]) -> tuple[bool, str]:
+    cells = _metric(r, "few_label_accuracy")["MAE"]
+    ok, parts = True, []
+    for n in cells["finetune"]:
+        ft, sc = cells["finetune"][n], cells["scratch"][n]
+        points = 100 * (ft["mean"] - sc["mean"])
+        ok = ok and ft["mean"] - sc["mean"] > max(ft["std"], sc["std"]) and len(ft["accuracies"]) >= 3
+        parts.append(f"{n} labels: {points:+.1f} points (spread {100 * max(ft['std'], sc['std']):.1f})")
+    return ok, "MAE fine-tuned vs the same transformer from scratch: " + "; ".join(parts) + \
+        " (target: above, by more than the spread, >= 3 seeds)"
+
+
 WORKSHOP, FULL = "workshop", "full"
 Check = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
@@ -243,6 +283,15 @@ TARGETS: dict[str, list[tuple[str, Check, str]]] = {
         ("VQ-VAE test MSE <= 0.0050 with >= 90 % of the codebook used", _vq_reconstruction, FULL),
         ("class accuracy of samples at T = 1 >= 0.85 (10,000 samples)", _vq_class_accuracy, FULL),
         ("Fréchet distance below the VAE-GAN's on 10,000 samples", _vq_below_vaegan(10000), FULL),
+    ],
+    "12_attention_and_masked_autoencoders": [
+        ("MAE beats harmonic inpainting at 75 % masking", _mae_beats_inpainting, WORKSHOP),
+        ("MAE fine-tuned beats the same transformer from scratch (100 and 1,000 labels)", _mae_beats_same_vit,
+         WORKSHOP),
+        ("best pretrained encoder fine-tuned >= 5 points over the best scratch network with 100 labels, "
+         ">= 2 with 1,000", _pretraining_pays({"100": 5.0, "1000": 2.0}), WORKSHOP),
+        ("best pretrained encoder fine-tuned >= 5 points over the best scratch network with 100 labels, "
+         ">= 2 with 1,000", _pretraining_pays({"100": 5.0, "1000": 2.0}), FULL),
     ],
 }
 

@@ -62,7 +62,22 @@ def _good():
             "codebook_usage": {"plain (before the fixes)": 0.3, "fixed": 0.99}, "frechet_samples": 10000,
             "compare_frechet": {"VQ-VAE, T = 1": 20.0, "CVAE (06)": 60.0, "VAE-GAN (07)": 38.7},
         }),
+        _result("12_attention_and_masked_autoencoders", {
+            "mae_masked_patch_mse": {"0.5": {"MAE": 0.05, "harmonic inpainting": 0.07},
+                                     "0.75": {"MAE": 0.05, "harmonic inpainting": 0.10}},
+            "few_label_accuracy": {
+                "conv AE (03)": {m: {"100": _cell(a), "1000": _cell(b)} for m, a, b in
+                                 (("scratch", 0.70, 0.80), ("probe", 0.70, 0.80), ("finetune", 0.76, 0.83))},
+                "MAE": {m: {"100": _cell(a), "1000": _cell(b)} for m, a, b in
+                        (("scratch", 0.60, 0.72), ("probe", 0.65, 0.73), ("finetune", 0.64, 0.77))},
+                "MAE, pixel targets": {"probe": {"100": _cell(0.63), "1000": _cell(0.71)}},
+            },
+        }),
     ]
+
+
+def _cell(mean, seeds=3, std=0.01):
+    return {"mean": mean, "std": std, "accuracies": [mean] * seeds}
 
 
 def _status(rows):
@@ -107,6 +122,9 @@ def test_each_missed_target_fails():
         bad[9]["metrics"]["codebook_usage_final"]["value"] = 0.85  # low error but too few codes in use
         bad[9]["metrics"]["vqvae_cond_class_accuracy"]["value"] = 0.84
         bad[9]["metrics"]["codebook_usage"]["value"]["fixed"] = 0.88
+        bad[10]["metrics"]["few_label_accuracy"]["value"]["conv AE (03)"]["finetune"]["1000"]["mean"] = 0.815
+    bad_w[10]["metrics"]["mae_masked_patch_mse"]["value"]["0.75"]["MAE"] = 0.10  # a tie does not beat it
+    bad_w[10]["metrics"]["few_label_accuracy"]["value"]["MAE"]["finetune"]["100"]["mean"] = 0.605  # within spread
     bad_w[9]["metrics"]["compare_frechet"]["value"]["VQ-VAE, T = 1"] = 38.7  # a tie is not "below"
     bad_f[9]["metrics"]["frechet_samples"]["value"] = 5000  # below, but on too few samples
     bad_w[1]["run_seconds"] = 301.0
@@ -131,6 +149,13 @@ def test_each_missed_target_fails():
         "10_vq_vae: VQ-VAE test MSE <= 0.0050 with >= 90 % of the codebook used [full]",
         "10_vq_vae: class accuracy of samples at T = 1 >= 0.85 (10,000 samples) [full]",
         "10_vq_vae: Fréchet distance below the VAE-GAN's on 10,000 samples [full]",
+        "12_attention_and_masked_autoencoders: MAE beats harmonic inpainting at 75 % masking [workshop]",
+        "12_attention_and_masked_autoencoders: MAE fine-tuned beats the same transformer from scratch "
+        "(100 and 1,000 labels) [workshop]",
+        "12_attention_and_masked_autoencoders: best pretrained encoder fine-tuned >= 5 points over the best "
+        "scratch network with 100 labels, >= 2 with 1,000 [workshop]",
+        "12_attention_and_masked_autoencoders: best pretrained encoder fine-tuned >= 5 points over the best "
+        "scratch network with 100 labels, >= 2 with 1,000 [full]",
     }
 
 
