@@ -82,6 +82,26 @@ is notebook 03's saved model (16 and 64 filters, 64-d linear code, batch norm).
   time limit before printing (load average 2.5 on the 2 cores during the run): the same
   work took 193 s in run 7, so on a loaded machine the workshop setting has no room left.
 
+Notebook 12's own workshop runs (same protocol through ``fewlabel.few_label_study``, plus the
+denoising autoencoder of notebook 04 -- its U-Net's down path, the 7x7x32 map flattened -- and a
+second MAE with per-patch normalised targets; 1,000 test images for the few-label accuracies):
+
+- Depth 3, decoder dim 64, 2 epochs per MAE, 100 few-label steps, 5 probe epochs: 5 min 11 s
+  (pretraining the two MAEs 111 s, the few-label study 130 s, probes with all labels 47 s).
+  With 80 steps and 3 probe epochs: 5 min 05 s on a slower moment of the machine (the ViT
+  runs are compute-bound: 29-34 ms per step of 64 images, ``steps_per_execution`` 8 did not
+  help; an MAE step of 256 images 73 ms).
+- Depth 2, decoder dim 32 (one MAE: 38.6 s for 2 epochs instead of 48-54 s with decoder 64;
+  hidden-pixel MSE at 75 % 0.0598 vs 0.0544), scratch and fine-tune sharing one compiled
+  trainer: 3 min 16 s. MAE / inpainting at 50 / 75 / 90 %: 0.0673 / 0.0727, 0.0643 / 0.1006,
+  0.0738 / 0.1238. 1,000 labels: fine-tuned vs the same network from scratch +2.7 (conv AE),
+  +5.3 (denoising AE), +9.1 (MAE) points; best fine-tuned vs best scratch +2.7 (the 2-point
+  target reached); 100 labels: -2.0, -1.9, +2.9, best vs best -2.0 (within the spread; the
+  5-point target not reached). Probe, 1,000 labels, on the MAE's features: normalised targets
+  0.653 vs pixel targets 0.616. All labels: pixels 0.838, conv AE 0.814, denoising AE 0.867
+  (1,568 features), MAE 0.697. Batch 512 for the MAE (3e-3) was tried first: 12.7 s per
+  epoch but 0.0706 at 75 % after 2 epochs (fewer steps), so not used.
+
 What the runs show (against the targets of notebook 12)
 -------------------------------------------------------
 - MAE beats harmonic inpainting on the same hidden patches: REACHED at every ratio from 2
