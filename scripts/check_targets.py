@@ -198,6 +198,22 @@ def _vq_below_vaegan(min_samples: int) -> Check:
     return check
 
 
+def _text_vae_remedies(r: Mapping[str, Any]) -> tuple[bool, str]:
+    table = _metric(r, "text_vae")
+    plain, remedied = table["VAE, no remedy"], table["all three"]
+    ok = (plain["kl"] < 0.5 and remedied["kl"] >= 3 and remedied["active_units"] >= 2
+          and remedied["iw_vs_language_model"] <= 0.03)
+    return ok, (f"no remedy: KL {plain['kl']:.2f} (target < 0.5); all three: KL {remedied['kl']:.2f} (>= 3), "
+                f"{remedied['active_units']} active units (>= 2), IW NLL {100 * remedied['iw_vs_language_model']:+.2f} % "
+                "vs the language model (<= +3 %)")
+
+
+def _audio_class_accuracy(r: Mapping[str, Any]) -> tuple[bool, str]:
+    acc = _metric(r, "audio_cond_class_accuracy")
+    real = r["metrics"].get("audio_judge_real_test_accuracy", {}).get("value")
+    return acc >= 0.8, f"conditional samples heard as the requested digit: {acc:.3f} (target >= 0.8; judge on real clips {real})"
+
+
 def _mae_beats_inpainting(r: Mapping[str, Any]) -> tuple[bool, str]:
     row = _metric(r, "mae_masked_patch_mse")["0.75"]
     ours, theirs = row["MAE"], row["harmonic inpainting"]
@@ -283,6 +299,14 @@ TARGETS: dict[str, list[tuple[str, Check, str]]] = {
         ("VQ-VAE test MSE <= 0.0050 with >= 90 % of the codebook used", _vq_reconstruction, FULL),
         ("class accuracy of samples at T = 1 >= 0.85 (10,000 samples)", _vq_class_accuracy, FULL),
         ("Fréchet distance below the VAE-GAN's on 10,000 samples", _vq_below_vaegan(10000), FULL),
+    ],
+    "11_sequence_autoencoders": [
+        ("sentence VAE: collapse without remedies, code in use with them, NLL within 3 % of the LM",
+         _text_vae_remedies, WORKSHOP),
+        ("sentence VAE: collapse without remedies, code in use with them, NLL within 3 % of the LM",
+         _text_vae_remedies, FULL),
+        ("spoken digits: conditional samples heard as the requested digit >= 80 %", _audio_class_accuracy, WORKSHOP),
+        ("spoken digits: conditional samples heard as the requested digit >= 80 %", _audio_class_accuracy, FULL),
     ],
     "12_attention_and_masked_autoencoders": [
         ("MAE beats harmonic inpainting at 75 % masking", _mae_beats_inpainting, WORKSHOP),

@@ -45,6 +45,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
                                "bytes_at_psnr_26"},
     "10_vq_vae": {"vqvae_test_mse", "codebook_usage", "codebook_perplexity", "prior_nll_bits_per_code",
                   "vqvae_cond_class_accuracy", "vqvae_frechet", "uniform_prior_frechet"},
+    "11_sequence_autoencoders": {"text_vae", "text_ae_vs_vae", "audio_vae_test_loss", "audio_cond_class_accuracy"},
     "12_attention_and_masked_autoencoders": {"attention_matches_keras", "mae_masked_patch_mse", "few_label_accuracy",
                                              "probe_accuracy_all_labels"},
 }

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PAGE_TAGS = ("page-model", "page-check")
 # The chapters that introduce a model must build it on the page.
-INTRODUCING = {"01", "03", "04", "05", "06", "07", "08", "09", "10", "12"}
+INTRODUCING = {"01", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"}
 
 
 def _tagged(path: Path) -> list[tuple[str, str]]:
