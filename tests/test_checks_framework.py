@@ -13,6 +13,7 @@ from course_lib.checks import (
     CheckResult,
     Mistake,
     check_function,
+    check_parts,
 )
 
 
@@ -108,3 +109,28 @@ def test_an_array_answer_says_where_it_first_differs():
     assert result.status == FAILED
     assert "on a batch of two" in result.message
     assert "first difference is at index (1,): expected 25, got 26" in result.message
+
+
+def _sum_and_max(x):
+    x = np.asarray(x, dtype=float)
+    return x.sum(axis=-1), x.max(axis=-1, keepdims=True)
+
+
+def run_parts(fn):
+    return check_parts(fn, exercise="sum_and_max", reference=_sum_and_max, cases=CASES,
+                       parts=("total", "largest"), shapes=("(...,)", "(..., 1)"),
+                       why="Both are needed later.",
+                       mistakes=[Mistake(lambda x: (-np.sum(x, axis=-1), None), "the sign of the total is wrong.")])
+
+
+def test_check_parts_judges_each_part_of_a_tuple():
+    assert run_parts(_sum_and_max).status == PASSED
+    assert run_parts(lambda x: (_ for _ in ()).throw(NotImplementedError())).status == NOT_ATTEMPTED
+    single = run_parts(lambda x: np.sum(x, axis=-1))
+    assert single.status == FAILED and "only `total` (and it is right)" in single.message
+    # a mistake that leaves a part unspecified is recognised from the part it gives
+    signed = run_parts(lambda x: (-np.sum(x, axis=-1), np.zeros((*np.shape(x)[:-1], 1))))
+    assert signed.message == "the sign of the total is wrong."
+    # otherwise the first wrong part is named, with its shape explained in words
+    flat = run_parts(lambda x: (np.sum(x, axis=-1), np.max(x, axis=-1)))
+    assert "`largest` has shape" in flat.message and "(..., 1)" in flat.message

@@ -31,13 +31,17 @@ __all__ = [
     "CheckResult",
     "Mistake",
     "NOT_ATTEMPTED",
+    "NOT_ATTEMPTED_MESSAGE",
     "PASSED",
     "FAILED",
     "check_function",
+    "check_parts",
     "to_numpy",
 ]
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+NOT_ATTEMPTED_MESSAGE = ("not attempted yet — replace the `raise NotImplementedError` with your code "
+                         "and run this cell again.")
 _MARKS = {PASSED: "✓", FAILED: "✗", NOT_ATTEMPTED: "…"}
 
 
@@ -151,11 +155,7 @@ def check_function(
         try:
             out = _call(fn, case)
         except NotImplementedError:
-            return CheckResult(
-                exercise, NOT_ATTEMPTED,
-                "not attempted yet — replace the `raise NotImplementedError` with your code "
-                "and run this cell again.",
-            )
+            return CheckResult(exercise, NOT_ATTEMPTED, NOT_ATTEMPTED_MESSAGE)
         except Exception as exc:  # the learner's bug, reported in words
             return CheckResult(exercise, FAILED,
                                f"on {case.name}, your function raised {_describe_error(exc)}")
@@ -191,6 +191,151 @@ def check_function(
             wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
             first = tuple(int(k) for k in np.argwhere(wrong)[0])
             text += f" The first difference is at index {first}: expected {want[first]:.6g}, got {got[first]:.6g}."
+    if len(failing) > 1:
+        text += f" ({len(failing)} of {len(cases)} cases differ.)"
+    return CheckResult(exercise, FAILED, text + (f" {hint}" if hint else ""))
+
+
+# --------------------------------------------------------------------------------------------
+# A checker for functions that return a tuple of arrays
+# --------------------------------------------------------------------------------------------
+
+
+def _run(fn: Callable[..., Any], cases: Sequence[Case]) -> list[Any]:
+    """``fn`` on every case: its return value, or the exception it raised."""
+    runs: list[Any] = []
+    for case in cases:
+        try:
+            runs.append(_call(fn, case))
+        except Exception as exc:  # the learner's (or a mistake's) failure is data here
+            runs.append(exc)
+    return runs
+
+
+def _parts_of(value: Any, n: int) -> list[np.ndarray | None] | None:
+    """``value`` as ``n`` numpy arrays (``None`` parts stay ``None``), or ``None`` if it is not that."""
+    if not isinstance(value, tuple | list) or len(value) != n:
+        return None
+    try:
+        return [None if v is None else to_numpy(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+
+
+def _agrees(learner: list[Any], mistake: list[Any], n: int, rtol: float, atol: float) -> bool:
+    """The learner's runs behave like the mistake's: the same cases fail, the others agree on
+    every part the mistake specifies, and at least one case runs."""
+    ran = False
+    for mine, wrong in zip(learner, mistake, strict=True):
+        if isinstance(mine, Exception) or isinstance(wrong, Exception):
+            if not (isinstance(mine, Exception) and isinstance(wrong, Exception)):
+                return False
+            continue
+        wrong_parts = _parts_of(wrong, n)
+        if wrong_parts is None or not all(
+            w is None or _same(m, w, rtol, atol) for m, w in zip(mine, wrong_parts, strict=True)
+        ):
+            return False
+        ran = True
+    return ran
+
+
+def check_parts(
+    fn: Callable[..., Any],
+    *,
+    exercise: str,
+    reference: Callable[..., Any],
+    cases: Sequence[Case],
+    parts: Sequence[str],
+    shapes: Sequence[str],
+    why: str,
+    mistakes: Sequence[Mistake] = (),
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+    hint: str = "",
+) -> CheckResult:
+    """:func:`check_function` for a function that returns a tuple of ``len(parts)`` arrays.
+
+    (One array per case is all that :func:`check_function` compares; a tuple of arrays of
+    different shapes is not one array.) A mistake may leave a part unspecified (``None``): it
+    is then recognised from the parts it gives. A mistake that makes the function fail on some
+    cases is recognised when the learner's function fails on exactly those cases and agrees
+    on the others.
+
+    ``parts`` names them (``"out"``, ``"weights"``), ``shapes`` describes each one's shape in
+    words (``"(..., T_q, d_v)"``), ``why`` says why all of them are returned. Verdict order: a
+    stub is not attempted; a failing case is reported (unless a mistake fails on exactly the
+    same cases and agrees on the rest); a return value that is not the tuple is explained;
+    then a known mistake; then the first case and part that differ (shape first, then values).
+    """
+    if not callable(fn):
+        return CheckResult(exercise, FAILED, f"expected a function, got {type(fn).__name__}.")
+    n, names = len(parts), "(" + ", ".join(parts) + ")"
+    runs = _run(fn, cases)
+    if any(isinstance(r, NotImplementedError) for r in runs):
+        return CheckResult(exercise, NOT_ATTEMPTED, NOT_ATTEMPTED_MESSAGE)
+    expected = [_parts_of(reference(*case.args, **dict(case.kwargs)), n) for case in cases]
+
+    learner: list[Any] = []
+    for case, want, got in zip(cases, expected, runs, strict=True):
+        if isinstance(got, Exception):
+            learner.append(got)
+            continue
+        if got is None:
+            return CheckResult(exercise, FAILED,
+                               f"on {case.name}, your function returned None — did you forget `return`?")
+        if not isinstance(got, tuple | list):
+            try:
+                single = to_numpy(got)
+            except (TypeError, ValueError) as exc:
+                return CheckResult(exercise, FAILED,
+                                   f"on {case.name}, the result is not a number or array: {exc}")
+            right = [name for name, w in zip(parts, want, strict=True) if _same(single, w, rtol, atol)]
+            what = f"only `{right[0]}` (and it is right)" if right else "a single array"
+            return CheckResult(exercise, FAILED,
+                               f"you return {what}; return the tuple {names}: `return {', '.join(parts)}`. {why}")
+        if len(got) != n:
+            return CheckResult(exercise, FAILED,
+                               f"on {case.name}, your function returns {len(got)} values; return the "
+                               f"{n} arrays {names} in this order. {why}")
+        converted = _parts_of(got, n)
+        if converted is None or any(c is None for c in converted):
+            return CheckResult(exercise, FAILED,
+                               f"on {case.name}, the parts of your result are not all arrays of numbers; "
+                               f"return the {n} arrays {names}.")
+        learner.append(converted)
+
+    crashes = [i for i, r in enumerate(learner) if isinstance(r, Exception)]
+    failing = crashes or [i for i, (got, want) in enumerate(zip(learner, expected, strict=True))
+                          if not all(_same(g, w, rtol, atol) for g, w in zip(got, want, strict=True))]
+    if not failing:
+        return CheckResult(exercise, PASSED,
+                           f"correct on all {len(cases)} cases ({', '.join(c.name for c in cases)}).")
+    for mistake in mistakes:
+        if _agrees(learner, _run(mistake.fn, cases), n, rtol, atol):
+            text = mistake.message
+            if crashes:
+                i = crashes[0]
+                text += (f" (That is also why your function fails on {cases[i].name} with "
+                         f"{type(learner[i]).__name__}.)")
+            return CheckResult(exercise, FAILED, text)
+    i = failing[0]
+    if crashes:
+        return CheckResult(exercise, FAILED,
+                           f"on {cases[i].name}, your function raised {_describe_error(learner[i])}")
+    for name, shape, got, want in zip(parts, shapes, learner[i], expected[i], strict=True):
+        if got.shape != want.shape:
+            text = (f"on {cases[i].name}, `{name}` has shape {got.shape} but should have shape "
+                    f"{want.shape}, that is {shape}.")
+            break
+        if not _same(got, want, rtol, atol):
+            text = f"on {cases[i].name}, `{name}` should be {_show(want)} but is {_show(got)}."
+            if want.size > 1:
+                wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+                first = tuple(int(k) for k in np.argwhere(wrong)[0])
+                text += (f" The first difference is at index {first}: expected {want[first]:.6g}, "
+                         f"got {got[first]:.6g}.")
+            break
     if len(failing) > 1:
         text += f" ({len(failing)} of {len(cases)} cases differ.)"
     return CheckResult(exercise, FAILED, text + (f" {hint}" if hint else ""))

@@ -26,13 +26,19 @@ from typing import Any
 
 import numpy as np
 
-from . import FAILED, NOT_ATTEMPTED, PASSED, Case, CheckResult, Mistake, check_function, to_numpy
+from . import (
+    FAILED,
+    NOT_ATTEMPTED,
+    NOT_ATTEMPTED_MESSAGE,
+    PASSED,
+    Case,
+    CheckResult,
+    Mistake,
+    check_function,
+    to_numpy,
+)
 
 __all__ = ["gaussian_noise", "hole_mse", "salt_and_pepper", "tweedie_denoiser"]
-
-_NOT_ATTEMPTED = ("not attempted yet — replace the `raise NotImplementedError` with your code "
-                  "and run this cell again.")
-
 
 class _Verdict(Exception):
     """Raised inside a statistical checker to stop at the first problem found."""
@@ -48,7 +54,7 @@ def _run(fn: Callable[..., Any], x: np.ndarray, level: float, seed: int, case: s
     try:
         out = fn(given, level, np.random.default_rng(seed))
     except NotImplementedError:
-        raise _Verdict(NOT_ATTEMPTED, _NOT_ATTEMPTED) from None
+        raise _Verdict(NOT_ATTEMPTED, NOT_ATTEMPTED_MESSAGE) from None
     except Exception as exc:  # the learner's bug, reported in words
         raise _Verdict(FAILED, f"on {case}, your function raised {type(exc).__name__}: {exc}") from None
     if out is None:

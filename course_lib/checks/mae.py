@@ -9,12 +9,8 @@
   over the hidden patches only (what :meth:`course_lib.mae.MaskedAutoencoder.masked_loss`
   computes).
 
-The first two return tuples of arrays, which :func:`course_lib.checks.check_function` does not
-compare; :func:`_check_parts` here does the same job part by part (same verdicts, same wording)
-and names the part that is wrong. Its mistakes may leave a part unspecified (``None``): such a
-mistake is recognised from the parts it does give. A mistake that makes the learner's function
-fail on some cases (mismatched shapes) is recognised when it fails on exactly those cases and
-agrees on the others.
+The first two return tuples of arrays, checked part by part by
+:func:`course_lib.checks.check_parts`, which names the part that is wrong.
 
 In the notebook: ``from course_lib.checks import mae as check``, then
 ``check.attention(my_attention)`` as the last line of a cell.
@@ -22,171 +18,21 @@ In the notebook: ``from course_lib.checks import mae as check``, then
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
 from course_lib.attention import scaled_dot_product_attention as _library_attention
 from course_lib.checks import (
-    FAILED,
-    NOT_ATTEMPTED,
-    PASSED,
     Case,
     CheckResult,
     Mistake,
-    _call,
-    _describe_error,
-    _same,
-    _show,
     check_function,
+    check_parts,
     to_numpy,
 )
 
 __all__ = ["attention", "masked_mse", "random_masking"]
-
-_NOT_ATTEMPTED = ("not attempted yet — replace the `raise NotImplementedError` with your code "
-                  "and run this cell again.")
-
-
-# --------------------------------------------------------------------------------------------
-# A checker for functions that return a tuple of arrays
-# --------------------------------------------------------------------------------------------
-
-
-def _run(fn: Callable[..., Any], cases: Sequence[Case]) -> list[Any]:
-    """``fn`` on every case: its return value, or the exception it raised."""
-    runs: list[Any] = []
-    for case in cases:
-        try:
-            runs.append(_call(fn, case))
-        except Exception as exc:  # the learner's (or a mistake's) failure is data here
-            runs.append(exc)
-    return runs
-
-
-def _parts_of(value: Any, n: int) -> list[np.ndarray | None] | None:
-    """``value`` as ``n`` numpy arrays (``None`` parts stay ``None``), or ``None`` if it is not that."""
-    if not isinstance(value, tuple | list) or len(value) != n:
-        return None
-    try:
-        return [None if v is None else to_numpy(v) for v in value]
-    except (TypeError, ValueError):
-        return None
-
-
-def _agrees(learner: list[Any], mistake: list[Any], n: int, rtol: float, atol: float) -> bool:
-    """The learner's runs behave like the mistake's: the same cases fail, the others agree on
-    every part the mistake specifies, and at least one case runs."""
-    ran = False
-    for mine, wrong in zip(learner, mistake, strict=True):
-        if isinstance(mine, Exception) or isinstance(wrong, Exception):
-            if not (isinstance(mine, Exception) and isinstance(wrong, Exception)):
-                return False
-            continue
-        wrong_parts = _parts_of(wrong, n)
-        if wrong_parts is None or not all(
-            w is None or _same(m, w, rtol, atol) for m, w in zip(mine, wrong_parts, strict=True)
-        ):
-            return False
-        ran = True
-    return ran
-
-
-def _check_parts(
-    fn: Callable[..., Any],
-    *,
-    exercise: str,
-    reference: Callable[..., Any],
-    cases: Sequence[Case],
-    parts: Sequence[str],
-    shapes: Sequence[str],
-    why: str,
-    mistakes: Sequence[Mistake] = (),
-    rtol: float = 1e-4,
-    atol: float = 1e-6,
-    hint: str = "",
-) -> CheckResult:
-    """:func:`course_lib.checks.check_function` for a function that returns ``len(parts)`` arrays.
-
-    ``parts`` names them (``"out"``, ``"weights"``), ``shapes`` describes each one's shape in
-    words (``"(..., T_q, d_v)"``), ``why`` says why all of them are returned. Verdict order: a
-    stub is not attempted; a failing case is reported (unless a mistake fails on exactly the
-    same cases and agrees on the rest); a return value that is not the tuple is explained;
-    then a known mistake; then the first case and part that differ (shape first, then values).
-    """
-    if not callable(fn):
-        return CheckResult(exercise, FAILED, f"expected a function, got {type(fn).__name__}.")
-    n, names = len(parts), "(" + ", ".join(parts) + ")"
-    runs = _run(fn, cases)
-    if any(isinstance(r, NotImplementedError) for r in runs):
-        return CheckResult(exercise, NOT_ATTEMPTED, _NOT_ATTEMPTED)
-    expected = [_parts_of(reference(*case.args, **dict(case.kwargs)), n) for case in cases]
-
-    learner: list[Any] = []
-    for case, want, got in zip(cases, expected, runs, strict=True):
-        if isinstance(got, Exception):
-            learner.append(got)
-            continue
-        if got is None:
-            return CheckResult(exercise, FAILED,
-                               f"on {case.name}, your function returned None — did you forget `return`?")
-        if not isinstance(got, tuple | list):
-            try:
-                single = to_numpy(got)
-            except (TypeError, ValueError) as exc:
-                return CheckResult(exercise, FAILED,
-                                   f"on {case.name}, the result is not a number or array: {exc}")
-            right = [name for name, w in zip(parts, want, strict=True) if _same(single, w, rtol, atol)]
-            what = f"only `{right[0]}` (and it is right)" if right else "a single array"
-            return CheckResult(exercise, FAILED,
-                               f"you return {what}; return the tuple {names}: `return {', '.join(parts)}`. {why}")
-        if len(got) != n:
-            return CheckResult(exercise, FAILED,
-                               f"on {case.name}, your function returns {len(got)} values; return the "
-                               f"{n} arrays {names} in this order. {why}")
-        converted = _parts_of(got, n)
-        if converted is None or any(c is None for c in converted):
-            return CheckResult(exercise, FAILED,
-                               f"on {case.name}, the parts of your result are not all arrays of numbers; "
-                               f"return the {n} arrays {names}.")
-        learner.append(converted)
-
-    crashes = [i for i, r in enumerate(learner) if isinstance(r, Exception)]
-    failing = crashes or [i for i, (got, want) in enumerate(zip(learner, expected, strict=True))
-                          if not all(_same(g, w, rtol, atol) for g, w in zip(got, want, strict=True))]
-    if not failing:
-        return CheckResult(exercise, PASSED,
-                           f"correct on all {len(cases)} cases ({', '.join(c.name for c in cases)}).")
-    for mistake in mistakes:
-        if _agrees(learner, _run(mistake.fn, cases), n, rtol, atol):
-            text = mistake.message
-            if crashes:
-                i = crashes[0]
-                text += (f" (That is also why your function fails on {cases[i].name} with "
-                         f"{type(learner[i]).__name__}.)")
-            return CheckResult(exercise, FAILED, text)
-    i = failing[0]
-    if crashes:
-        return CheckResult(exercise, FAILED,
-                           f"on {cases[i].name}, your function raised {_describe_error(learner[i])}")
-    for name, shape, got, want in zip(parts, shapes, learner[i], expected[i], strict=True):
-        if got.shape != want.shape:
-            text = (f"on {cases[i].name}, `{name}` has shape {got.shape} but should have shape "
-                    f"{want.shape}, that is {shape}.")
-            break
-        if not _same(got, want, rtol, atol):
-            text = f"on {cases[i].name}, `{name}` should be {_show(want)} but is {_show(got)}."
-            if want.size > 1:
-                wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
-                first = tuple(int(k) for k in np.argwhere(wrong)[0])
-                text += (f" The first difference is at index {first}: expected {want[first]:.6g}, "
-                         f"got {got[first]:.6g}.")
-            break
-    if len(failing) > 1:
-        text += f" ({len(failing)} of {len(cases)} cases differ.)"
-    return CheckResult(exercise, FAILED, text + (f" {hint}" if hint else ""))
-
 
 # --------------------------------------------------------------------------------------------
 # Scaled dot-product attention
@@ -276,7 +122,7 @@ def attention(fn: Callable[..., object]) -> CheckResult:
     ``(..., T_q, d_v)``, the weights ``(..., T_q, T_k)`` with rows summing to 1. Leading axes
     are batch axes. NumPy arrays or Keras tensors may be returned.
     """
-    return _check_parts(
+    return check_parts(
         fn,
         exercise="attention",
         reference=_reference_attention,
@@ -408,7 +254,7 @@ def random_masking(fn: Callable[..., object]) -> CheckResult:
     permutation: ``take_along_axis(concatenate([keep, masked], 1), restore, 1)`` is ``arange(L)``
     in every row. The convention of :func:`course_lib.mae.random_masking`.
     """
-    return _check_parts(
+    return check_parts(
         fn,
         exercise="random_masking",
         reference=_reference_masking,
