@@ -58,6 +58,28 @@ Measured here (2 cores shared with other jobs, load 1-8, so seconds vary up to ~
   length L(x) in bits: glyphs 0.996, constant 1.000, but noise 0.000 (incompressible, so
   L(x) is larger than any model's cost) and inverted 0.717. The entropy-corrected score
   instead: glyphs 0.904, constant 0.495, noise 0.975, inverted 1.000.
+- Two scores added (``--extra`` keeps the older ones for comparison), same seeds, workshop
+  settings, all 10 classes: the conv AE's own codes get the code density the VAE's had
+  (AE-codes-kNN: mean distance to the 5 nearest training codes, 32-d), mean 0.920 -- the best
+  single score of a model; nearest neighbours in raw pixels (pixels-kNN, a baseline with no
+  model), mean 0.923. The combination of the six scores of models (AE-codes-kNN added, so each
+  model contributes its reconstruction and its code density): 0.932, against 0.9288 for the
+  five before (this run reproduced 0.9288 exactly). A tail-probability combination (each score
+  turned into -log of the fraction of held-out normal scores above it, summed): 0.9307 for the
+  five. This is a choice made after seeing test AUROCs (of all classes), so 0.932 is slightly
+  optimistic, like every setting here. Notebook 08's workshop run with it (3 min 13 s):
+  combined 0.9320, pixels-kNN 0.9230, PCA 0.8979; above PCA on 10 classes, above pixels-kNN
+  on 7.
+- What did not help (combined, six scores; classes 0 / 2 / 6 / 8 unless said):
+  4x the AE's optimiser steps (batch 32, all classes): 0.9314 against 0.9320;
+  an ensemble of 3 seeds per class (``--seeds 3``, each score standardised then averaged):
+  0.938 / 0.900 / 0.840 / 0.944 (mean 0.9055) against 0.940 / 0.899 / 0.839 / 0.945 (0.9058)
+  with one, at 3x the time; longer training lowers it: AE 5 + VAE 20 epochs 0.927 / 0.898 /
+  0.831 / 0.914; AE 30 + VAE 100 epochs (the old full profile, 100-117 s per class) 0.933 /
+  0.907 / 0.835 / 0.919 (mean 0.8985) -- AE-SSIM falls most (class 0: 0.937 -> 0.865, bag
+  0.894 -> 0.742): the longer an autoencoder trains, the better it reconstructs anomalies
+  too. The full profile therefore trains as long as the workshop one; the full target
+  (>= 0.945) is above every setting measured here.
 """
 
 from __future__ import annotations
@@ -72,7 +94,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-COMBINED = ("AE-MSE", "AE-SSIM", "-ELBO-H", "codes-Gauss", "codes-kNN")  # as notebook 08
+COMBINED = ("AE-MSE", "AE-SSIM", "AE-codes-kNN", "-ELBO-H", "codes-Gauss", "codes-kNN")  # as notebook 08
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--held-out", type=int, default=600)
+    parser.add_argument("--ae-batch-size", type=int, default=0, help="0: the same as --batch-size")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="models per class; each score is standardised on the held-out images and "
+                             "averaged over the seeds (an ensemble)")
+    parser.add_argument("--extra", action="store_true",
+                        help="also score candidates the notebook does not use (the combination without "
+                             "AE-codes-kNN, a tail-probability combination)")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -98,17 +127,32 @@ def main(argv: list[str] | None = None) -> int:
     hidden = tuple(int(h) for h in args.vae_hidden.split(","))
 
     def detectors(d, seed):
+        if args.seeds == 1:
+            return one_seed(d, seed)
+        runs = [one_seed(d, seed * 1000 + i) for i in range(args.seeds)]
+        n = len(d.x_test)
+        out = {}
+        for k in runs[0]:
+            z = np.mean([anomaly.standardize(np.concatenate(r[k]), r[k][1]) for r in runs], axis=0)
+            out[k] = (z[:n], z[n:])
+        return out
+
+    def one_seed(d, seed):
         both = np.concatenate([d.x_test, d.x_held_out])
         n = len(d.x_test)
-        out = {"PCA": metrics.per_example_mse(both, linear.fit_pca(d.x_train, 10).reconstruct(both, clip=True))}
+        out = {"PCA": metrics.per_example_mse(both, linear.fit_pca(d.x_train, 10).reconstruct(both, clip=True)),
+               "pixels-kNN": anomaly.KNNDensity.fit(d.x_train.reshape(len(d.x_train), -1), k=5).score(
+                   both.reshape(len(both), -1))}
         if args.ae_epochs:
             ae = models.conv_autoencoder((28, 28, 1), 32, tuple(int(f) for f in args.ae_filters.split(",")),
                                          batch_norm=False)
             training.fit_autoencoder(ae, d.x_train[..., None], epochs=args.ae_epochs,
-                                     batch_size=args.batch_size, peak_lr=args.lr, seed=seed)
+                                     batch_size=args.ae_batch_size or args.batch_size, peak_lr=args.lr, seed=seed)
             recon = np.clip(ae.reconstruct(both[..., None])[..., 0], 0, 1)
             out["AE-MSE"] = metrics.per_example_mse(both, recon)
             out["AE-SSIM"] = 1 - metrics.per_example_ssim(both, recon)
+            out["AE-codes-kNN"] = anomaly.KNNDensity.fit(ae.encode(d.x_train[..., None]), k=5).score(
+                ae.encode(both[..., None]))
         model = vae.VAE(vae.gaussian_mlp_encoder((28, 28), args.vae_latent, hidden),
                         vae.logit_mlp_decoder(args.vae_latent, (28, 28), hidden), binarize=True, seed=seed)
         vae.fit_vae(model, d.x_train, epochs=args.vae_epochs, batch_size=args.batch_size, peak_lr=args.lr,
@@ -119,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
         out["codes-Gauss"] = anomaly.GaussianDensity.fit(codes).score(s["codes"])
         out["codes-kNN"] = anomaly.KNNDensity.fit(codes, k=5).score(s["codes"])
         out["combined"] = np.mean([anomaly.standardize(out[k], out[k][n:]) for k in COMBINED if k in out], axis=0)
+        if args.extra:
+            out["combined-5"] = np.mean([anomaly.standardize(out[k], out[k][n:])
+                                         for k in COMBINED if k in out and k != "AE-codes-kNN"], axis=0)
+
+            def tail(v):  # -log of the fraction of held-out normal scores at least as large
+                ref = np.sort(v[n:])
+                above = len(ref) - np.searchsorted(ref, v, side="left")
+                return -np.log((above + 1) / (len(ref) + 1))
+            out["combined-tail"] = np.sum([tail(out[k]) for k in COMBINED if k in out], axis=0)
         return {k: (v[:n], v[n:]) for k, v in out.items()}
 
     classes = [int(c) for c in args.classes.split(",")]
