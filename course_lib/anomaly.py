@@ -257,6 +257,24 @@ class KNNDensity:
             out[start : start + chunk] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
         return out
 
+    def score_training(self, chunk: int = 1000) -> np.ndarray:
+        """Each training code's mean distance to its ``k`` nearest *other* training codes.
+
+        ``score`` on the training codes themselves would count each code as its own nearest
+        neighbour (distance 0); this leaves it out, so the result is comparable with the score
+        of new codes (notebook 11 compares the two).
+        """
+        ref_sq = (self.codes**2).sum(axis=1)
+        out = np.empty(len(self.codes))
+        for start in range(0, len(self.codes), chunk):
+            part = self.codes[start : start + chunk]
+            sq = (part**2).sum(axis=1)[:, None] + ref_sq[None, :] - 2.0 * part @ self.codes.T
+            rows = np.arange(len(part))
+            sq[rows, start + rows] = np.inf  # not its own neighbour
+            nearest = np.partition(sq, self.k - 1, axis=1)[:, : self.k]
+            out[start : start + chunk] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
+        return out
+
 
 # --------------------------------------------------------------------------- VAE scores
 

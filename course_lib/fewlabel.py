@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 import numpy as np
 
+from .probe import extract_features
+
 __all__ = ["METHODS", "classifier", "few_label_study", "label_subset", "train_steps"]
 
 #: The three ways of using (or not using) a pretrained encoder.
@@ -196,11 +198,6 @@ def _accuracy(model: keras.Model, x, y, batch_size: int = 1000) -> float:
     return float((logits.argmax(axis=1) == y).mean())
 
 
-def _features(model: keras.Model, x, batch_size: int = 1000) -> np.ndarray:
-    return np.concatenate([keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)]).reshape(len(x), -1)
-
-
 def _linear_head(dim: int, num_classes: int) -> keras.Model:
     inputs = keras.Input(shape=(dim,), name="features")
     return keras.Model(inputs, keras.layers.Dense(num_classes, name="logits")(inputs), name="probe")
@@ -270,8 +267,8 @@ def few_label_study(
                 if method == "probe":
                     frozen = builder(True)
                     if test_features is None:
-                        test_features = _features(frozen, x_test)
-                    f_l = _features(frozen, x_l)
+                        test_features = extract_features(frozen, x_test)
+                    f_l = extract_features(frozen, x_l)
                     mean, std = f_l.mean(0), f_l.std(0)
                     std[std == 0] = 1.0
                     head = trainer.run(_linear_head(f_l.shape[1], num_classes), (f_l - mean) / std, y_l,

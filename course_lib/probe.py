@@ -83,6 +83,20 @@ def _check_nonneg(name: str, value: object, *, positive: bool) -> float:
     return float(value)
 
 
+def extract_features(model: keras.Model, x, batch_size: int = 1000) -> np.ndarray:
+    """``model(x)`` in batches, in inference mode, flattened to ``(N, features)`` NumPy.
+
+    What a probe reads: the frozen features of a trained encoder (notebooks 02 and 12, and
+    :mod:`course_lib.fewlabel`). Batches bound the memory of a large ``x``.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"extract_features: batch_size must be a positive integer, got {batch_size!r}.")
+    if len(x) == 0:
+        raise ValueError("extract_features: x is empty.")
+    return np.concatenate([keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)]).reshape(len(x), -1)
+
+
 def _accuracy(kernel: np.ndarray, bias: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
     """Accuracy of the trained softmax layer, in NumPy: argmax of the logits ``x W + b``.
 

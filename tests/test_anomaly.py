@@ -125,6 +125,17 @@ def test_knn_density_is_the_mean_distance_to_the_nearest_codes():
         anomaly.KNNDensity.fit(train, k=4)
 
 
+def test_knn_density_of_the_training_codes_leaves_each_code_out():
+    train = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [5.0, 5.0]])
+    one = anomaly.KNNDensity.fit(train, k=1)
+    assert np.allclose(one.score_training(chunk=3), [1.0, 1.0, 2.0, np.hypot(5.0, 3.0)])
+    assert np.allclose(one.score(train), 0.0)  # score() counts each code as its own neighbour
+    two = anomaly.KNNDensity.fit(train, k=2)
+    assert np.allclose(two.score_training(chunk=1)[0], 1.5)
+    duplicated = anomaly.KNNDensity.fit(np.array([[0.0], [0.0], [3.0]]), k=1)
+    assert np.allclose(duplicated.score_training(), [0.0, 0.0, 3.0])  # a twin is a neighbour at 0
+
+
 def test_binary_entropy():
     x = np.zeros((3, 2, 2))
     x[1] = 0.5

@@ -104,3 +104,16 @@ def test_bad_inputs_raise_clear_errors():
         probe.linear_probe(np.full_like(x, np.nan), y, x, y)
     with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
         probe.linear_probe(x, y, x, y, learning_rate=0)
+
+
+def test_extract_features_batches_and_flattens_what_the_model_gives():
+    inputs = keras.Input((3, 2))
+    model = keras.Model(inputs, keras.layers.Dropout(0.9)(inputs * 2.0))  # dropout: must run in inference mode
+    x = np.arange(7 * 3 * 2, dtype="float32").reshape(7, 3, 2)
+    feats = probe.extract_features(model, x, batch_size=3)
+    assert feats.shape == (7, 6)
+    assert np.allclose(feats, 2.0 * x.reshape(7, 6))
+    with pytest.raises(ValueError, match="batch_size"):
+        probe.extract_features(model, x, batch_size=0)
+    with pytest.raises(ValueError, match="empty"):
+        probe.extract_features(model, x[:0])
