@@ -248,14 +248,7 @@ class KNNDensity:
         c = np.asarray(codes, dtype=np.float64)
         if c.ndim != 2 or c.shape[1] != self.codes.shape[1]:
             raise ValueError(f"KNNDensity.score: expected codes of shape (N, {self.codes.shape[1]}), got {c.shape}.")
-        ref_sq = (self.codes**2).sum(axis=1)
-        out = np.empty(len(c))
-        for start in range(0, len(c), chunk):
-            part = c[start : start + chunk]
-            sq = (part**2).sum(axis=1)[:, None] + ref_sq[None, :] - 2.0 * part @ self.codes.T
-            nearest = np.partition(sq, self.k - 1, axis=1)[:, : self.k]
-            out[start : start + chunk] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
-        return out
+        return self._mean_nearest(c, chunk, leave_out_self=False)
 
     def score_training(self, chunk: int = 1000) -> np.ndarray:
         """Each training code's mean distance to its ``k`` nearest *other* training codes.
@@ -264,13 +257,21 @@ class KNNDensity:
         neighbour (distance 0); this leaves it out, so the result is comparable with the score
         of new codes (notebook 11 compares the two).
         """
+        return self._mean_nearest(self.codes, chunk, leave_out_self=True)
+
+    def _mean_nearest(self, c: np.ndarray, chunk: int, *, leave_out_self: bool) -> np.ndarray:
+        """Mean distance of each row of ``c`` to its ``k`` nearest training codes, in chunks of rows.
+
+        ``leave_out_self``: ``c`` is the training codes themselves; row i is not its own neighbour.
+        """
         ref_sq = (self.codes**2).sum(axis=1)
-        out = np.empty(len(self.codes))
-        for start in range(0, len(self.codes), chunk):
-            part = self.codes[start : start + chunk]
+        out = np.empty(len(c))
+        for start in range(0, len(c), chunk):
+            part = c[start : start + chunk]
             sq = (part**2).sum(axis=1)[:, None] + ref_sq[None, :] - 2.0 * part @ self.codes.T
-            rows = np.arange(len(part))
-            sq[rows, start + rows] = np.inf  # not its own neighbour
+            if leave_out_self:
+                rows = np.arange(len(part))
+                sq[rows, start + rows] = np.inf
             nearest = np.partition(sq, self.k - 1, axis=1)[:, : self.k]
             out[start : start + chunk] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
         return out
