@@ -41,9 +41,7 @@ publish: $(STAMP)  ## like `course`, then copy the stripped executed notebooks i
 test: $(STAMP)  ## unit tests, notebook checks, every notebook in the smoke profile, ruff
 	$(PY) -m ruff check course_lib tests notebooks scripts
 	$(PY) -m pytest tests
-	rm -rf "$(CURDIR)/build/nbval/results"
-	COURSE_PROFILE=smoke COURSE_BUILD_DIR="$(CURDIR)/build/nbval" $(PY) -m pytest --nbval-lax --nbval-kernel-name autoencoders-course --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
-	COURSE_SMOKE_RESULTS="$(CURDIR)/build/nbval/results" $(PY) -m pytest -p no:cacheprovider tests/test_notebooks.py -k recorded_its_metrics
+	$(MAKE) nbval
 
 unit: $(STAMP)  ## only the unit tests (fast)
 	$(PY) -m pytest tests -m "not notebook"
