@@ -65,6 +65,13 @@ per position *and* channel, 620 bits -- 13 % below the model's rate: the images 
 border position's code is nearly always the same value, and a per-channel density cannot know
 that. A position-aware (or hyperprior / context) entropy model, a shorter header (10 bytes are
 about 10 % of a file) and longer training are the three levers; none alone halves WebP's bytes.
+
+The first lever, measured (an exploration, not in the notebook; 2,000 test images, lambda 250, 2
+epochs, seed 7, the same transforms): a logistic per position *and* channel (loc and scale of
+shape 7x7x8) trained end to end spends 638.6 estimated bits per image at 24.66 dB, against 653.8
+bits at 24.61 dB for the per-channel logistic -- 2.3 % fewer, not the 13 % the histograms
+promised: trained with a per-channel density, the transform had already learned to spend few
+bits on the border, and trained with a per-position one it does not spend fewer. Not adopted.
 """
 
 from __future__ import annotations
