@@ -137,7 +137,9 @@ def threshold_at_false_alarm_rate(normal_scores, rate: float) -> float:
     if isinstance(rate, bool) or not 0.0 <= float(rate) < 1.0:
         raise ValueError(f"threshold_at_false_alarm_rate: rate must be in [0, 1), got {rate!r}.")
     ordered = np.sort(s)
-    allowed = int(np.floor(float(rate) * len(s)))  # how many normal images may lie above
+    # how many normal images may lie above; 1e-9 because rate * n can fall just short of an
+    # integer in floating point (0.29 * 100 = 28.999999999999996, which must allow 29)
+    allowed = int(np.floor(float(rate) * len(s) + 1e-9))
     return float(ordered[len(s) - 1 - allowed])
 
 

@@ -78,6 +78,12 @@ def test_threshold_at_false_alarm_rate_lets_at_most_that_fraction_above():
     normal = rng.normal(size=1001)
     t = anomaly.threshold_at_false_alarm_rate(normal, 0.05)
     assert np.sum(normal > t) == 50
+    # rates whose product with n falls just short of an integer in floating point still allow it
+    for rate, n in ((0.29, 100), (0.57, 600), (0.58, 100)):
+        assert rate * n < round(rate * n)  # the case this guards against
+        scores = rng.permutation(np.arange(float(n)))
+        t = anomaly.threshold_at_false_alarm_rate(scores, rate)
+        assert np.sum(scores > t) == round(rate * n)
     with pytest.raises(ValueError, match="rate must be in"):
         anomaly.threshold_at_false_alarm_rate(s, 1.0)
     with pytest.raises(ValueError, match="NaN"):
