@@ -20,7 +20,7 @@ from typing import Any
 
 from course_lib import paths
 
-__all__ = ["load", "path_for", "save"]
+__all__ = ["load", "load_file", "path_for", "save"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -42,6 +42,20 @@ def save(model: Any, name: str, *, profile: str) -> Path:
     return target
 
 
+def load_file(path: str | Path, *, compile: bool = True) -> Any:
+    """Load any ``.keras`` file the course writes, wherever it lies (scripts reading other runs' models).
+
+    Imports course_lib's model modules first, so that every registered course class (VAE,
+    VQ-VAE, PixelCNN prior, adversarial models, ...) can be rebuilt; ``compile=False`` skips
+    restoring the optimiser state, for models that are only evaluated.
+    """
+    import keras
+
+    from course_lib import adversarial, attention, autoregressive, mae, models, seqvae, vae, vq  # noqa: F401
+
+    return keras.saving.load_model(Path(path), compile=compile)
+
+
 def load(
     name: str, *, profile: str, made_by: str | None = None, if_missing: str = "training it here instead"
 ) -> Any | None:
@@ -53,10 +67,6 @@ def load(
     Importing course_lib's model modules first registers their classes, so ``.keras`` files
     with course classes load.
     """
-    import keras
-
-    from course_lib import adversarial, attention, autoregressive, mae, models, seqvae, vae, vq  # noqa: F401
-
     target = path_for(name, profile=profile)
     source = f" (saved by notebook {made_by})" if made_by else ""
     if not target.is_file():
@@ -64,7 +74,7 @@ def load(
               f"{paths.display(target)}; {if_missing} (run that notebook first to skip this)")
         return None
     try:
-        model = keras.saving.load_model(target)
+        model = load_file(target)
     except Exception as exc:  # a half-written or incompatible file: retrain rather than fail
         print(f"notice: could not load {paths.display(target)} ({type(exc).__name__}: {exc}); "
               f"{if_missing}")

@@ -36,15 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _load(build: Path, profile: str, name: str):
-    import keras
-
-    from course_lib import adversarial, autoregressive, vae, vq  # noqa: F401  (registers the classes)
+    from course_lib import saved_models
 
     path = build / "models" / profile / f"{name}.keras"
     if not path.is_file():
         print(f"{name}: no file {path}; skipped")
         return None
-    return keras.saving.load_model(path)
+    return saved_models.load_file(path)
 
 
 def main(argv: list[str] | None = None) -> int:

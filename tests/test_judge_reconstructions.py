@@ -36,6 +36,15 @@ def test_models_that_do_not_map_images_to_images_are_skipped():
     assert out is None and "output shape" in protocol
 
 
+def test_subclassed_models_without_reconstruct_are_skipped():
+    class Prior(keras.Model):  # like the PixelCNN prior: no inputs attribute, no reconstruct method
+        def call(self, x):
+            return x
+
+    protocol, out = jr.reconstruct(Prior(), _images(), np.zeros(6, int))
+    assert out is None and protocol == "skipped: a Prior has no reconstruct method and no fixed input"
+
+
 class _FakeVAE:
     """Records what reconstruct() was given."""
 

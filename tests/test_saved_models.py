@@ -53,3 +53,30 @@ def test_the_notice_says_what_the_caller_does_without_the_model(tmp_path, capsys
     assert saved_models.load("absent", profile="workshop", if_missing="skipping the comparison with it") is None
     out = capsys.readouterr().out
     assert "skipping the comparison with it" in out and "training" not in out
+
+
+def test_load_file_rebuilds_course_classes_in_a_process_that_never_imported_them(tmp_path):
+    # the bug this guards against: a script importing only some course modules could not read
+    # notebook 10's saved PixelCNN prior ("Could not locate class 'PixelCNNPrior'")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from course_lib import autoregressive
+
+    prior = autoregressive.PixelCNNPrior(4, (3, 3), num_classes=2, filters=4, n_blocks=1, first_kernel=3)
+    codes, labels = np.zeros((2, 3, 3), "int32"), np.array([0, 1])
+    prior.predict([codes, labels], verbose=0)
+    path = tmp_path / "prior.keras"
+    prior.save(path)
+    script = (
+        "import sys, numpy as np\n"
+        "from course_lib import saved_models\n"
+        "assert 'course_lib.autoregressive' not in sys.modules\n"
+        f"m = saved_models.load_file({str(path)!r}, compile=False)\n"
+        "print(type(m).__name__)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("PixelCNNPrior")
