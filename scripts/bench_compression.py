@@ -75,10 +75,11 @@ bits on the border, and trained with a per-position one it does not spend fewer.
 
 Longer training, measured in notebook 09's full profile (20 epochs = 8,600 steps per model,
 10,000 test images; estimated payload, PSNR): lambda 40 -> 30.3 bytes, 21.83 dB; lambda 100 ->
-46.8 bytes, 24.14 dB; lambda 250 -> 79.8 bytes, 26.82 dB; lambda 600 -> 107.0 bytes, 28.54 dB
-(about 11 minutes of training per model here). With the header and the workshop models' coder
-overhead that is about 0.47 x WebP's bytes at 24.1 dB, 0.61 x at 26.8 dB and 0.72 x at 28.5 dB:
-twenty epochs bring the bottom of the 24-30 dB range under half of WebP, not the rest. An empty
+46.8 bytes, 24.14 dB; lambda 250 -> 79.8 bytes, 26.82 dB; lambda 600 -> 107.0 bytes, 28.54 dB;
+lambda 2400 -> 158.5 bytes, 29.96 dB (9-15 minutes of training per model here). Real files of
+42.4 / 58.8 / 91.8 / 119.0 / 170.5 bytes: 0.48 x WebP's bytes at 24.1 dB, 0.61 x at 26.8 dB,
+0.71 x at 28.5 dB and 0.94 x at 30.0 dB (WebP's curve from 1,000 test images): twenty epochs
+bring the bottom of the 24-30 dB range under half of WebP, not the rest. An empty
 (all-black) 28x28 WebP file is 58 bytes at qualities 0-5, so half of WebP's 127 bytes at 24.6 dB
 is only 5.5 bytes more than WebP's empty image.
 """
