@@ -38,7 +38,7 @@ _FALSE_VALUES = ("0", "false")
 
 CPU_ADVICE = (
     "No GPU found: running on the CPU. The workshop profile is sized for a 2-core laptop "
-    "CPU; the full profile is meant for a GPU (expect hours on CPU)."
+    "CPU; the full profile is meant for a GPU (on a CPU some notebooks take over an hour)."
 )
 GPU_ADVICE = (
     "GPU found: you can run the full profile (PROFILE='full' or COURSE_PROFILE=full) "
@@ -47,7 +47,7 @@ GPU_ADVICE = (
 APPLE_NO_METAL_ADVICE = (
     "Apple Silicon without tensorflow-metal: TensorFlow cannot use the Mac's GPU and runs "
     "on the CPU. `pip install tensorflow-metal` to use it; until then, the workshop "
-    "profile is sized for a laptop CPU and the full profile would take hours."
+    "profile is sized for a laptop CPU and the full profile can take over an hour per notebook."
 )
 
 

@@ -3,12 +3,17 @@
 Every notebook trains models, and how long that takes depends on where it runs. A profile
 fixes the budget in one place so that the same notebook serves three purposes:
 
-- ``smoke``: continuous integration. Tiny data and two epochs, so that each notebook runs
-  in well under a minute on 2 CPU cores. The results are not meant to be good, only to
+- ``smoke``: continuous integration. Tiny data and an epoch or two, so that each notebook
+  runs in well under a minute on 2 CPU cores. The results are not meant to be good, only to
   show that every cell runs.
 - ``workshop`` (the default): the full data set, with enough epochs for good results in
   at most about 5 minutes per notebook on a 2-core laptop CPU.
-- ``full``: reference quality, many epochs. Meant for a GPU (it takes hours on a CPU).
+- ``full``: reference quality: longer training, bigger models or samples where they help.
+  Meant for a GPU; on a CPU some notebooks take over an hour.
+
+The profile itself fixes only the data sizes (``train_size``, ``test_size``). Everything
+else, epochs and batch size included, is a notebook's own setting, so the table that
+:meth:`Profile.describe` prints at the top of a notebook lists only what that notebook uses.
 
 How a profile is chosen (see :func:`resolve_profile_name`):
 
@@ -23,6 +28,7 @@ A notebook adds its own settings, per profile where they differ::
     profile = profiles.select_profile(
         PROFILE,
         epochs={"smoke": 2, "workshop": 20, "full": 100},
+        batch_size=128,
         latent_dim=32,
     )
     print(profile.describe())
@@ -50,9 +56,6 @@ _BASE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             {
                 "train_size": 2000,
                 "test_size": 1000,
-                "eval_size": 500,
-                "epochs": 2,
-                "batch_size": 128,
                 "description": "CI check: tiny data, well under a minute per notebook on 2 CPU cores",
             }
         ),
@@ -60,9 +63,6 @@ _BASE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             {
                 "train_size": None,
                 "test_size": None,
-                "eval_size": 10000,
-                "epochs": 15,
-                "batch_size": 128,
                 "description": "full data, good results in at most ~5 minutes per notebook "
                 "on a 2-core laptop CPU",
             }
@@ -71,20 +71,22 @@ _BASE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             {
                 "train_size": None,
                 "test_size": None,
-                "eval_size": 10000,
-                "epochs": 60,
-                "batch_size": 128,
-                "description": "reference quality, many epochs: meant for a GPU "
-                "(expect hours on a CPU)",
+                "description": "reference quality, meant for a GPU "
+                "(on a CPU some notebooks take over an hour)",
             }
         ),
     }
 )
 
 #: Base fields a notebook may override through ``select_profile(**settings)``.
-_OVERRIDABLE = ("train_size", "test_size", "eval_size", "epochs", "batch_size", "description")
+_OVERRIDABLE = ("train_size", "test_size", "description")
+#: Notebook settings checked like base sizes (positive integers), kept with the extras: a
+#: notebook that never sets them has none, and reading one then says so.
+_COUNTS = ("epochs", "batch_size")
 #: Fields that may be ``None`` (meaning: use the whole split).
 _OPTIONAL_SIZES = ("train_size", "test_size")
+#: A tuple of consecutive integers longer than this is printed as its ends and length.
+_SHORT_RANGE = 8
 #: Names a setting cannot take, because the profile itself or its methods use them.
 _RESERVED = ("name", "source", "extra", "as_dict", "describe")
 
@@ -130,19 +132,16 @@ class UnknownProfileError(ValueError):
 
 @dataclass(frozen=True)
 class Profile:
-    """A compute budget: data sizes, epochs, batch size and notebook-specific extras.
+    """A compute budget: data sizes and the notebook's own settings (its extras).
 
     Frozen, so that a notebook cannot change its budget half-way through by accident.
-    Extra settings are read with attribute or item access (``profile.latent_dim`` or
-    ``profile["latent_dim"]``).
+    Extra settings, ``epochs`` and ``batch_size`` among them, are read with attribute or
+    item access (``profile.latent_dim`` or ``profile["latent_dim"]``).
     """
 
     name: str
     train_size: int | None
     test_size: int | None
-    eval_size: int
-    epochs: int
-    batch_size: int
     description: str
     source: str
     extra: Mapping[str, Any] = field(default_factory=ReadOnlyMapping)
@@ -193,7 +192,18 @@ class Profile:
 def _format_value(key: str, value: Any) -> str:
     if value is None and key in _OPTIONAL_SIZES:
         return "all"
+    if _is_long_range(value):
+        return f"{value[0]}, {value[1]}, ..., {value[-1]} ({len(value)} values)"
     return str(value)
+
+
+def _is_long_range(value: Any) -> bool:
+    """A tuple or list of more than ``_SHORT_RANGE`` consecutive integers (1, 2, ..., 100)."""
+    if not isinstance(value, (tuple, list)) or len(value) <= _SHORT_RANGE:
+        return False
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return False
+    return all(b - a == 1 for a, b in zip(value[:-1], value[1:], strict=True))
 
 
 def resolve_profile_name(name: str | None = None) -> tuple[str, str]:
@@ -268,8 +278,9 @@ def select_profile(name: str | None = None, **settings: Any) -> Profile:
     ``name`` is usually the notebook's ``PROFILE`` parameter (see
     :func:`resolve_profile_name`). Each setting is either a mapping with a value for
     every profile (``epochs={"smoke": 2, "workshop": 20, "full": 100}``) or a single value
-    used for all profiles. Settings named like base fields (``epochs``, ``train_size``,
-    ...) override them; the others become extras (``profile.latent_dim``).
+    used for all profiles. ``train_size``, ``test_size`` and ``description`` override the
+    profile's base values; the others become extras (``profile.latent_dim``), and
+    ``epochs`` and ``batch_size`` are checked to be positive integers.
     """
     profile_name, source = resolve_profile_name(name)
     values = dict(_BASE[profile_name])
@@ -280,6 +291,8 @@ def select_profile(name: str | None = None, **settings: Any) -> Profile:
         chosen = _pick(key, value, profile_name)
         if key in _OVERRIDABLE:
             values[key] = chosen
+        elif key in _COUNTS:
+            extra[key] = _validate(key, chosen)
         else:
             extra[key] = chosen
     values = {key: _validate(key, value) for key, value in values.items()}

@@ -107,13 +107,19 @@ def test_non_string_name_is_a_type_error() -> None:
 
 def test_base_values() -> None:
     smoke, workshop, full = (select_profile(name) for name in PROFILE_NAMES)
-    assert (smoke.train_size, smoke.test_size, smoke.eval_size) == (2000, 1000, 500)
-    assert (smoke.epochs, smoke.batch_size) == (2, 128)
-    assert (workshop.train_size, workshop.test_size, workshop.eval_size) == (None, None, 10000)
-    assert (workshop.epochs, workshop.batch_size) == (15, 128)
-    assert (full.train_size, full.test_size, full.eval_size) == (None, None, 10000)
-    assert (full.epochs, full.batch_size) == (60, 128)
-    assert full.epochs > workshop.epochs > smoke.epochs
+    assert (smoke.train_size, smoke.test_size) == (2000, 1000)
+    assert (workshop.train_size, workshop.test_size) == (None, None)
+    assert (full.train_size, full.test_size) == (None, None)
+
+
+@pytest.mark.parametrize("key", ["epochs", "batch_size", "eval_size"])
+def test_a_setting_the_notebook_did_not_give_is_absent_and_says_so(key: str) -> None:
+    # The profile has no default epochs or batch size: a notebook that never sets them does
+    # not print them at its top, and reading one it forgot names what it did set.
+    profile = select_profile("workshop", latent_dim=8)
+    with pytest.raises(AttributeError, match=f"no setting '{key}'.*latent_dim"):
+        getattr(profile, key)
+    assert key not in profile.describe() and key not in profile.as_dict()
 
 
 def test_select_profile_records_name_and_source(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,19 +180,24 @@ def test_unknown_profile_key_next_to_profile_names_is_an_error() -> None:
 
 
 def test_overrides_replace_base_fields_and_do_not_become_extras() -> None:
-    profile = select_profile("workshop", train_size=5000, eval_size=100, description="custom")
-    assert (profile.train_size, profile.eval_size, profile.description) == (5000, 100, "custom")
+    profile = select_profile("workshop", train_size=5000, test_size=100, description="custom")
+    assert (profile.train_size, profile.test_size, profile.description) == (5000, 100, "custom")
     assert dict(profile.extra) == {}
+
+
+def test_epochs_and_batch_size_are_checked_extras() -> None:
+    profile = select_profile("smoke", epochs=3, batch_size=64)
+    assert dict(profile.extra) == {"epochs": 3, "batch_size": 64}
 
 
 def test_extras_via_attribute_and_item_access() -> None:
     profile = select_profile(
-        "smoke", latent_dim=8, beta={"smoke": 1.0, "workshop": 2.0, "full": 4.0}
+        "smoke", latent_dim=8, beta={"smoke": 1.0, "workshop": 2.0, "full": 4.0}, epochs=2
     )
     assert profile.latent_dim == 8 and profile["latent_dim"] == 8
     assert profile.beta == 1.0 and profile["beta"] == 1.0
     assert profile["epochs"] == profile.epochs == 2
-    assert dict(profile.extra) == {"latent_dim": 8, "beta": 1.0}
+    assert dict(profile.extra) == {"latent_dim": 8, "beta": 1.0, "epochs": 2}
 
 
 def test_unknown_attribute_lists_available_keys() -> None:
@@ -195,7 +206,7 @@ def test_unknown_attribute_lists_available_keys() -> None:
         _ = profile.latnet_dim
     message = str(info.value)
     assert "latnet_dim" in message
-    assert "latent_dim" in message and "epochs" in message
+    assert "latent_dim" in message and "train_size" in message
     assert not hasattr(profile, "nothing_here")
 
 
@@ -223,7 +234,7 @@ def test_reserved_setting_names_are_rejected(reserved: str) -> None:
         ("epochs", None),
         ("epochs", True),
         ("batch_size", "128"),
-        ("eval_size", None),
+        ("batch_size", None),
         ("train_size", 0),
         ("test_size", -5),
     ],
@@ -261,7 +272,7 @@ def test_bad_description_type_is_rejected() -> None:
 
 
 def test_profile_is_frozen() -> None:
-    profile = select_profile("smoke", latent_dim=8)
+    profile = select_profile("smoke", latent_dim=8, epochs=2)
     with pytest.raises(dataclasses.FrozenInstanceError):
         profile.epochs = 100  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -279,17 +290,15 @@ def test_extras_are_a_copy_of_the_settings() -> None:
 
 
 def test_as_dict_flattens_fields_and_extras() -> None:
-    profile = select_profile("smoke", latent_dim=8)
+    profile = select_profile("smoke", latent_dim=8, epochs=2)
     assert profile.as_dict() == {
         "name": "smoke",
         "train_size": 2000,
         "test_size": 1000,
-        "eval_size": 500,
-        "epochs": 2,
-        "batch_size": 128,
         "description": profile.description,
         "source": "argument",
         "latent_dim": 8,
+        "epochs": 2,
     }
 
 
@@ -303,16 +312,26 @@ def test_describe_mentions_name_source_epochs_sizes_and_extras() -> None:
     assert text.count("\n") < 15  # short: it is printed at the top of every notebook
 
 
+def test_describe_shortens_long_runs_of_consecutive_integers() -> None:
+    text = select_profile(
+        "workshop", qualities=tuple(range(1, 101)), lambdas=(1, 2, 3), odd=tuple(range(1, 40, 2))
+    ).describe()
+    assert "1, 2, ..., 100 (100 values)" in text
+    assert "(1, 2, 3)" in text  # short ones stay as they are
+    assert "(1, 3, 5, 7," in text  # not consecutive: printed in full, nothing hidden
+    assert "37, 39)" in text
+
+
 def test_profile_survives_copy_pickle_and_asdict() -> None:
     profile = select_profile("smoke", latent_dim=8)
     assert copy.deepcopy(profile) == profile
     assert pickle.loads(pickle.dumps(profile)) == profile
     assert dataclasses.asdict(profile)["extra"] == {"latent_dim": 8}
-    assert dataclasses.replace(profile, epochs=7).latent_dim == 8
+    assert dataclasses.replace(profile, train_size=7).latent_dim == 8
 
 
 def test_profile_can_be_built_directly() -> None:
-    profile = Profile("smoke", 1, 1, 1, 1, 1, "d", "argument")
+    profile = Profile("smoke", 1, 1, "d", "argument")
     assert dict(profile.extra) == {}
     with pytest.raises(AttributeError, match="available"):
         _ = profile.latent_dim
