@@ -192,18 +192,36 @@ class Profile:
 def _format_value(key: str, value: Any) -> str:
     if value is None and key in _OPTIONAL_SIZES:
         return "all"
-    if _is_long_range(value):
-        return f"{value[0]}, {value[1]}, ..., {value[-1]} ({len(value)} values)"
+    if _is_long_integer_sequence(value):
+        return _shorten_progressions(list(value))
     return str(value)
 
 
-def _is_long_range(value: Any) -> bool:
-    """A tuple or list of more than ``_SHORT_RANGE`` consecutive integers (1, 2, ..., 100)."""
+def _is_long_integer_sequence(value: Any) -> bool:
+    """A tuple or list of more than ``_SHORT_RANGE`` plain integers (quality settings 1..100)."""
     if not isinstance(value, (tuple, list)) or len(value) <= _SHORT_RANGE:
         return False
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-        return False
-    return all(b - a == 1 for a, b in zip(value[:-1], value[1:], strict=True))
+    return all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
+
+
+def _shorten_progressions(values: list[int]) -> str:
+    """``0, 1, ..., 30, 35, 40, ..., 100 (45 values)``: runs of five or more evenly spaced
+    integers are shown by their first two and last values; everything else is kept."""
+    parts: list[str] = []
+    i = 0
+    while i < len(values):
+        end = i + 1  # one past the last value of the evenly spaced run that starts at i
+        if end < len(values):
+            step = values[end] - values[i]
+            while end < len(values) and values[end] - values[end - 1] == step:
+                end += 1
+        if end - i >= 5:
+            parts += [str(values[i]), str(values[i + 1]), "...", str(values[end - 1])]
+            i = end
+        else:
+            parts.append(str(values[i]))
+            i += 1
+    return f"{', '.join(parts)} ({len(values)} values)"
 
 
 def resolve_profile_name(name: str | None = None) -> tuple[str, str]:

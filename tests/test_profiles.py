@@ -312,14 +312,20 @@ def test_describe_mentions_name_source_epochs_sizes_and_extras() -> None:
     assert text.count("\n") < 15  # short: it is printed at the top of every notebook
 
 
-def test_describe_shortens_long_runs_of_consecutive_integers() -> None:
+def test_describe_shortens_long_evenly_spaced_runs_and_keeps_every_other_value() -> None:
     text = select_profile(
-        "workshop", qualities=tuple(range(1, 101)), lambdas=(1, 2, 3), odd=tuple(range(1, 40, 2))
+        "workshop",
+        jpeg=tuple(range(1, 101)),
+        webp=tuple(range(0, 31)) + tuple(range(35, 101, 5)),
+        powers=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        mixed=(1, 3, 5, 7, 8, 9, 20, 21, 22),
+        lambdas=(1, 2, 3),
     ).describe()
     assert "1, 2, ..., 100 (100 values)" in text
-    assert "(1, 2, 3)" in text  # short ones stay as they are
-    assert "(1, 3, 5, 7," in text  # not consecutive: printed in full, nothing hidden
-    assert "37, 39)" in text
+    assert "0, 1, ..., 30, 35, 40, ..., 100 (45 values)" in text
+    assert "1, 2, 4, 8, 16, 32, 64, 128, 256 (9 values)" in text  # no even run: nothing hidden
+    assert "1, 3, 5, 7, 8, 9, 20, 21, 22 (9 values)" in text  # runs under five values are kept
+    assert "(1, 2, 3)" in text  # short settings stay as they are
 
 
 def test_profile_survives_copy_pickle_and_asdict() -> None:
