@@ -27,7 +27,8 @@ Each module has one job:
 - :mod:`course_lib.anomaly`, :mod:`course_lib.ood` one-class anomaly detection and out-of-distribution sets (08)
 - :mod:`course_lib.compression`, :mod:`course_lib.bitstream`, :mod:`course_lib.classic_codecs`
   the learned codec, its files, and JPEG / WebP / PNG for comparison (09)
-- :mod:`course_lib.vq`, :mod:`course_lib.autoregressive` the VQ-VAE and its PixelCNN prior (10)
+- :mod:`course_lib.vq`, :mod:`course_lib.autoregressive` the VQ-VAE, its PixelCNN prior (10) and a causal
+  transformer prior (`scripts/bench_vqvae.py`)
 - :mod:`course_lib.text`, :mod:`course_lib.seqvae` WordNet example sentences and the sentence VAE (11)
 - :mod:`course_lib.audio`, :mod:`course_lib.audio_judge` spoken digits, spectrograms, Griffin–Lim,
   and the fixed audio classifier (11)

@@ -20,9 +20,14 @@ position, so it cannot leak future codes). The negative log-likelihood is report
 *bits per code* (``log2`` instead of ``ln``): ``log2 K`` bits is what the uniform prior
 pays, so the gap is what the prior has learned.
 
+:class:`TransformerPrior` models the same conditionals with a small causal transformer
+(attention masked so that position ``i`` reads only positions before it): every earlier code
+is in reach of every layer, so it has no blind spot. Both share :class:`CodeGridPrior`: the
+loss, the likelihood in bits, the checks and the seeded sampler.
+
 The layers use ``keras.ops`` only; training is the ordinary ``compile`` / ``fit``
-(:func:`fit_prior`), the loss in :meth:`PixelCNNPrior.compute_loss`. Built on the page in
-notebook 10 (the masked convolution and the prior).
+(:func:`fit_prior`), the loss in :meth:`CodeGridPrior.compute_loss`. Built on the page in
+notebook 10 (the masked convolution and the PixelCNN prior).
 """
 
 from __future__ import annotations
@@ -123,39 +128,18 @@ def _check_temperature(temperature: object) -> float:
     return float(temperature)
 
 
-@keras.saving.register_keras_serializable(package="course_lib")
-class PixelCNNPrior(keras.Model):
-    """A small class-conditional PixelCNN over a ``grid_shape`` grid of codes ``0..num_codes-1``.
+class CodeGridPrior(keras.Model):
+    """What every autoregressive prior over an ``h x w`` grid of codes ``0..num_codes-1`` shares.
 
-    Architecture: code embedding (``filters`` channels) -> masked conv A (``first_kernel``)
-    -> ``n_blocks`` residual blocks ``h + MaskedConvB(relu(h))`` (``kernel_size``) -> relu,
-    1x1 conv, relu, 1x1 conv to ``num_codes`` logits per position. Every layer adds a learned
-    bias per class (``num_classes = 0``: unconditional, no labels).
-
-    ``prior((codes, labels))`` returns logits of shape ``(N, h, w, num_codes)``; the logits
-    at a position depend only on the codes before it in raster order. ``fit`` with
-    ``x = (codes, labels)``, ``y = codes`` (:func:`fit_prior`) minimises the mean negative
-    log-likelihood per code in nats; ``bits_per_code`` is the same in bits.
-
-    Stacked masked convolutions have a *blind spot*: up and to the right of a position, the
-    receptive field grows more slowly than the grid (van den Oord et al. 2016b fix this with
-    separate vertical and horizontal stacks). On a small grid the simple fix is a first
-    kernel of ``2 * max(h, w) - 1`` (13 for 7x7): the first layer then sees every earlier
-    position directly.
+    A subclass builds its layers and defines ``call((codes, labels))`` -> logits of shape
+    ``(N, rows, w, num_codes)`` for any number of ``rows <= h`` (the sampler feeds the rows filled
+    so far), where the logits at a position depend only on the codes before it in raster order.
+    This base class adds the loss (mean negative log-likelihood per code, tracked in bits), the
+    checks of codes and labels, the likelihood in bits per image and per code, and the seeded
+    sampler. ``num_classes = 0``: unconditional, no labels.
     """
 
-    def __init__(
-        self,
-        num_codes: int,
-        grid_shape: Sequence[int],
-        num_classes: int = 0,
-        *,
-        filters: int = 64,
-        n_blocks: int = 4,
-        first_kernel: int = 7,
-        kernel_size: int = 3,
-        **kwargs,
-    ) -> None:
+    def __init__(self, num_codes: int, grid_shape: Sequence[int], num_classes: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         from .vq import _check_num_codes
 
@@ -167,22 +151,7 @@ class PixelCNNPrior(keras.Model):
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
             raise ValueError(f"num_classes must be an integer >= 0 (0 = unconditional), got {num_classes!r}.")
         self.num_classes = num_classes
-        self.filters = _check_positive_int("filters", filters)
-        self.n_blocks = n_blocks if n_blocks == 0 else _check_positive_int("n_blocks", n_blocks)
-        self.first_kernel = first_kernel
-        self.kernel_size = kernel_size
-        self.code_embedding = keras.layers.Embedding(self.num_codes, filters, name="code_embedding")
-        self.first = MaskedConv2D(filters, first_kernel, "A", name="masked_conv_a")
-        self.blocks = [MaskedConv2D(filters, kernel_size, "B", name=f"masked_conv_b{i + 1}") for i in range(n_blocks)]
-        self.hidden = keras.layers.Conv2D(filters, 1, name="head_1x1")
-        self.out = keras.layers.Conv2D(self.num_codes, 1, name="logits")
-        n_cond = n_blocks + 2
-        self.class_bias = (
-            keras.layers.Embedding(num_classes, n_cond * filters, embeddings_initializer="zeros", name="class_bias")
-            if num_classes else None
-        )
         self.nll_tracker = keras.metrics.Mean(name="bits_per_code")
-        self(self._dummy_inputs())
 
     def _dummy_inputs(self):
         h, w = self.grid_shape
@@ -197,24 +166,6 @@ class PixelCNNPrior(keras.Model):
         if isinstance(inputs, list | tuple):
             inputs = inputs[0]
         return inputs, None
-
-    def call(self, inputs):
-        codes, labels = self._split(inputs)
-        h = self.code_embedding(ops.cast(codes, "int32"))  # (N, h, w, F)
-        biases = []
-        if self.class_bias is not None:
-            b = self.class_bias(ops.cast(labels, "int32"))  # (N, (n_blocks + 2) F)
-            b = ops.reshape(b, (-1, self.n_blocks + 2, 1, 1, self.filters))
-            biases = [b[:, i] for i in range(self.n_blocks + 2)]
-
-        def cond(t, i):
-            return t + biases[i] if biases else t
-
-        h = cond(self.first(h), 0)
-        for i, block in enumerate(self.blocks, start=1):
-            h = h + cond(block(ops.relu(h)), i)
-        h = cond(self.hidden(ops.relu(h)), self.n_blocks + 1)
-        return self.out(ops.relu(h))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         ce = ops.mean(
@@ -300,7 +251,7 @@ class PixelCNNPrior(keras.Model):
         codes = np.zeros((n, h, w), np.int32)
         for r in range(h):
             for c in range(w):
-                # rows below r cannot reach row r (the masks look only up and left), so the
+                # rows below r cannot reach row r (the priors look only up and left), so the
                 # network runs on rows 0..r only: the same logits for about half the work
                 logits = self._logits(codes[:, : r + 1], labels, batch_size)[:, r, c] / temperature
                 logits -= logits.max(-1, keepdims=True)
@@ -321,20 +272,176 @@ class PixelCNNPrior(keras.Model):
             "num_codes": self.num_codes,
             "grid_shape": list(self.grid_shape),
             "num_classes": self.num_classes,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["grid_shape"] = tuple(config["grid_shape"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class PixelCNNPrior(CodeGridPrior):
+    """A small class-conditional PixelCNN over a ``grid_shape`` grid of codes ``0..num_codes-1``.
+
+    Architecture: code embedding (``filters`` channels) -> masked conv A (``first_kernel``)
+    -> ``n_blocks`` residual blocks ``h + MaskedConvB(relu(h))`` (``kernel_size``) -> relu,
+    1x1 conv, relu, 1x1 conv to ``num_codes`` logits per position. Every layer adds a learned
+    bias per class (``num_classes = 0``: unconditional, no labels).
+
+    ``prior((codes, labels))`` returns logits of shape ``(N, h, w, num_codes)``; the logits
+    at a position depend only on the codes before it in raster order. ``fit`` with
+    ``x = (codes, labels)``, ``y = codes`` (:func:`fit_prior`) minimises the mean negative
+    log-likelihood per code in nats; ``bits_per_code`` is the same in bits.
+
+    Stacked masked convolutions have a *blind spot*: up and to the right of a position, the
+    receptive field grows more slowly than the grid (van den Oord et al. 2016b fix this with
+    separate vertical and horizontal stacks). On a small grid the simple fix is a first
+    kernel of ``2 * max(h, w) - 1`` (13 for 7x7): the first layer then sees every earlier
+    position directly.
+    """
+
+    def __init__(
+        self,
+        num_codes: int,
+        grid_shape: Sequence[int],
+        num_classes: int = 0,
+        *,
+        filters: int = 64,
+        n_blocks: int = 4,
+        first_kernel: int = 7,
+        kernel_size: int = 3,
+        **kwargs,
+    ) -> None:
+        super().__init__(num_codes, grid_shape, num_classes, **kwargs)
+        self.filters = _check_positive_int("filters", filters)
+        self.n_blocks = n_blocks if n_blocks == 0 else _check_positive_int("n_blocks", n_blocks)
+        self.first_kernel = first_kernel
+        self.kernel_size = kernel_size
+        self.code_embedding = keras.layers.Embedding(self.num_codes, filters, name="code_embedding")
+        self.first = MaskedConv2D(filters, first_kernel, "A", name="masked_conv_a")
+        self.blocks = [MaskedConv2D(filters, kernel_size, "B", name=f"masked_conv_b{i + 1}") for i in range(n_blocks)]
+        self.hidden = keras.layers.Conv2D(filters, 1, name="head_1x1")
+        self.out = keras.layers.Conv2D(self.num_codes, 1, name="logits")
+        n_cond = n_blocks + 2
+        self.class_bias = (
+            keras.layers.Embedding(num_classes, n_cond * filters, embeddings_initializer="zeros", name="class_bias")
+            if num_classes else None
+        )
+        self(self._dummy_inputs())
+
+    def call(self, inputs):
+        codes, labels = self._split(inputs)
+        h = self.code_embedding(ops.cast(codes, "int32"))  # (N, h, w, F)
+        biases = []
+        if self.class_bias is not None:
+            b = self.class_bias(ops.cast(labels, "int32"))  # (N, (n_blocks + 2) F)
+            b = ops.reshape(b, (-1, self.n_blocks + 2, 1, 1, self.filters))
+            biases = [b[:, i] for i in range(self.n_blocks + 2)]
+
+        def cond(t, i):
+            return t + biases[i] if biases else t
+
+        h = cond(self.first(h), 0)
+        for i, block in enumerate(self.blocks, start=1):
+            h = h + cond(block(ops.relu(h)), i)
+        h = cond(self.hidden(ops.relu(h)), self.n_blocks + 1)
+        return self.out(ops.relu(h))
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
             "filters": self.filters,
             "n_blocks": self.n_blocks,
             "first_kernel": self.first_kernel,
             "kernel_size": self.kernel_size,
         }
 
-    @classmethod
-    def from_config(cls, config: dict) -> PixelCNNPrior:
-        config = dict(config)
-        config["grid_shape"] = tuple(config["grid_shape"])
-        return cls(**config)
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class TransformerPrior(CodeGridPrior):
+    """A small class-conditional causal transformer over the code grid read in raster order.
+
+    The grid is a sequence of ``L = h w`` tokens. The input at position ``i`` is the code at
+    ``i - 1`` (its embedding plus a learned position embedding); position 0 gets a *start
+    token*, one learned vector per class (or one in all, unconditional). ``depth`` pre-norm
+    :class:`course_lib.attention.TransformerBlock` s with a causal attention mask (position
+    ``i`` attends to positions ``0..i`` only) and a final LayerNorm feed a Dense layer to
+    ``num_codes`` logits. So the logits at ``i`` depend on the class and on *every* code before
+    ``i`` -- no blind spot, whatever the grid -- and on nothing after it.
+
+    Against :class:`PixelCNNPrior`: attention reaches every earlier code in one layer, where
+    masked convolutions need a wide first kernel or many layers; the cost is attention over
+    ``L`` tokens, cheap for a 7x7 grid. Same interface (``logits``, ``log_prob_bits``,
+    ``sample``, :func:`fit_prior`).
+    """
+
+    def __init__(
+        self,
+        num_codes: int,
+        grid_shape: Sequence[int],
+        num_classes: int = 0,
+        *,
+        dim: int = 128,
+        depth: int = 4,
+        num_heads: int = 4,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        **kwargs,
+    ) -> None:
+        from .attention import TransformerBlock
+
+        super().__init__(num_codes, grid_shape, num_classes, **kwargs)
+        self.dim = _check_positive_int("dim", dim)
+        self.depth = _check_positive_int("depth", depth)
+        self.num_heads = _check_positive_int("num_heads", num_heads)
+        self.mlp_ratio = float(mlp_ratio)
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}.")
+        self.dropout = float(dropout)
+        h, w = self.grid_shape
+        self.code_embedding = keras.layers.Embedding(self.num_codes, dim, name="code_embedding")
+        self.start_token = keras.layers.Embedding(max(num_classes, 1), dim, name="start_token")
+        self.position_embedding = keras.layers.Embedding(
+            h * w, dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02), name="position_embedding"
+        )
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout")
+        self.blocks = [TransformerBlock(dim, num_heads, mlp_ratio, name=f"block{i + 1}") for i in range(depth)]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+        self.out = keras.layers.Dense(self.num_codes, name="logits")
+        self(self._dummy_inputs())
+
+    def call(self, inputs, training=None):
+        codes, labels = self._split(inputs)
+        rows, w = codes.shape[1], codes.shape[2]  # rows <= h: the sampler feeds the rows filled so far
+        length = rows * w
+        flat = ops.reshape(ops.cast(codes, "int32"), (-1, length))  # (N, L) in raster order
+        start = (ops.cast(labels, "int32") if labels is not None
+                 else ops.zeros((ops.shape(flat)[0],), "int32"))
+        # input i = code i - 1, input 0 = the start token: shift right by one
+        x = ops.concatenate(
+            [self.start_token(start)[:, None, :], self.code_embedding(flat[:, : length - 1])], axis=1
+        )  # (N, L, D)
+        x = self.embedding_dropout(x + self.position_embedding(ops.arange(length))[None], training=training)
+        causal = ops.convert_to_tensor(np.tril(np.ones((1, length, length), bool)))  # i attends to 0..i
+        for block in self.blocks:
+            x = block(x, attention_mask=causal)
+        logits = self.out(self.final_norm(x))  # (N, L, K)
+        return ops.reshape(logits, (-1, rows, w, self.num_codes))
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "dim": self.dim,
+            "depth": self.depth,
+            "num_heads": self.num_heads,
+            "mlp_ratio": self.mlp_ratio,
+            "dropout": self.dropout,
+        }
 
 
-def dependency_matrix(prior: PixelCNNPrior, codes, labels=None) -> np.ndarray:
+def dependency_matrix(prior: CodeGridPrior, codes, labels=None) -> np.ndarray:
     """Which codes each conditional of ``prior`` depends on, found by perturbation.
 
     Changes the code at one position ``j`` (to the next code, on every grid of ``codes`` at
@@ -359,7 +466,7 @@ def dependency_matrix(prior: PixelCNNPrior, codes, labels=None) -> np.ndarray:
 
 
 def fit_prior(
-    prior: PixelCNNPrior,
+    prior: CodeGridPrior,
     codes,
     labels=None,
     *,
@@ -374,8 +481,10 @@ def fit_prior(
 
     ``validation_data``: ``(codes, labels)`` (or ``codes`` for an unconditional prior).
     """
-    if not isinstance(prior, PixelCNNPrior):
-        raise TypeError(f"fit_prior: prior must be a PixelCNNPrior, got {type(prior).__name__}.")
+    if not isinstance(prior, CodeGridPrior):
+        raise TypeError(
+            f"fit_prior: prior must be a PixelCNNPrior or a TransformerPrior, got {type(prior).__name__}."
+        )
     codes = prior.check_codes(codes, "fit_prior")
     labels = prior.check_labels(labels, len(codes), "fit_prior")
     val = None

@@ -161,6 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--cosine", action="store_true", help="decay the VQ-VAE's learning rate to 0 (cosine)")
+    p.add_argument("--load-vqvae", help="a saved VQ-VAE (.keras) to use instead of training one (--variants is ignored)")
+    p.add_argument("--save-vqvae", help="save the last trained VQ-VAE to this .keras file")
+    p.add_argument("--prior", choices=("pixelcnn", "transformer"), default="pixelcnn",
+                   help="the autoregressive prior: masked-conv PixelCNN or causal transformer")
+    p.add_argument("--prior-dim", type=int, default=128, help="transformer: token width")
+    p.add_argument("--prior-depth", type=int, default=4, help="transformer: blocks")
+    p.add_argument("--prior-heads", type=int, default=4, help="transformer: attention heads")
+    p.add_argument("--prior-dropout", type=float, default=0.0, help="transformer: dropout on the input tokens")
+    p.add_argument("--prior-cosine", action="store_true",
+                   help="warm the prior's learning rate up over 500 steps, then decay it to 0 (cosine)")
     p.add_argument("--prior-filters", type=int, default=32)
     p.add_argument("--prior-blocks", type=int, default=4)
     p.add_argument("--prior-first-kernel", type=int, default=7)
@@ -191,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     seconds: dict[str, float] = {"setup": round(time.perf_counter() - t_start, 1)}
 
     model = None
-    for variant in args.variants:
+    if args.load_vqvae:
+        from course_lib import saved_models
+
+        model = saved_models.load_file(args.load_vqvae, compile=False)
+        out["loaded_vqvae"] = args.load_vqvae
+        args.num_codes = model.quantizer.num_codes
+    for variant in () if args.load_vqvae else args.variants:
         t0 = time.perf_counter()
         fixed = variant == "fixed"
         model = vq.conv_vqvae((28, 28, 1), args.num_codes, args.code_dim, args.filters, beta=args.beta,
@@ -229,20 +245,36 @@ def main(argv: list[str] | None = None) -> int:
                  (variant, "perplexity (test codes)", f"{res['perplexity']:.1f} of {args.num_codes}"),
                  (variant, "seconds (per epoch)", f"{res['seconds']} ({res['seconds_per_epoch']})")]
 
+    if args.save_vqvae and not args.load_vqvae:
+        model.save(args.save_vqvae)
+
     # ---------------------------------------------------------------- the prior
     codes_te = model.encode(x_te)
     if args.prior_epochs:  # 0 = VQ-VAE only
         t0 = time.perf_counter()
         codes_tr = model.encode(x_tr)
-        prior = autoregressive.PixelCNNPrior(
-            args.num_codes, model.grid_shape, 10, filters=args.prior_filters, n_blocks=args.prior_blocks,
-            first_kernel=args.prior_first_kernel)
+        if args.prior == "transformer":
+            prior = autoregressive.TransformerPrior(
+                args.num_codes, model.grid_shape, 10, dim=args.prior_dim, depth=args.prior_depth,
+                num_heads=args.prior_heads, dropout=args.prior_dropout)
+        else:
+            prior = autoregressive.PixelCNNPrior(
+                args.num_codes, model.grid_shape, 10, filters=args.prior_filters,
+                n_blocks=args.prior_blocks, first_kernel=args.prior_first_kernel)
+        lr = args.prior_lr
+        if args.prior_cosine:
+            steps = args.prior_epochs * -(-len(codes_tr) // args.prior_batch_size)
+            lr = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=args.prior_lr,
+                                                        warmup_steps=min(500, steps // 10))
         timer = EpochTimer()
         autoregressive.fit_prior(prior, codes_tr, y_tr, epochs=args.prior_epochs, batch_size=args.prior_batch_size,
-                                 lr=args.prior_lr, callbacks=[timer], verbose=args.verbose)
+                                 lr=lr, callbacks=[timer], verbose=args.verbose)
         bits = prior.nll_bits_per_code(codes_te, y_te)
         seconds["prior"] = round(time.perf_counter() - t0, 1)
-        out["prior"] = {"test_bits_per_code": round(bits, 4), "uniform_bits_per_code": round(float(np.log2(args.num_codes)), 4),
+        out["prior"] = {"kind": args.prior, "params": int(prior.count_params()),
+                        "test_bits_per_code": round(bits, 4),
+                        "test_bits_per_code_wrong_label": round(prior.nll_bits_per_code(codes_te, (y_te + 1) % 10), 4),
+                        "uniform_bits_per_code": round(float(np.log2(args.num_codes)), 4),
                         "train_bits_per_code_last_epoch": round(float(prior.history.history["bits_per_code"][-1]), 4),
                         "seconds": seconds["prior"], "seconds_per_epoch": round(timer.seconds_per_epoch, 2)}
         rows += [("prior", "test NLL bits/code", f"{bits:.3f} (uniform {np.log2(args.num_codes):.3f})"),

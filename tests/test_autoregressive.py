@@ -189,3 +189,86 @@ def test_dependency_matrix_is_causal_and_finds_the_blind_spot():
     small = ar.dependency_matrix(_prior(first_kernel=3, n_blocks=1), _codes(4), np.arange(4) % 3)
     assert not (small & ~earlier).any()
     assert not small[4, 2] and not small[4, 3] and small[4, 0] and small[4, 1]
+
+
+# ---------------------------------------------------------------------- the transformer prior
+
+
+def _tprior(num_classes: int = 3, **kwargs) -> ar.TransformerPrior:
+    keras.utils.set_random_seed(0)
+    kwargs = {"dim": 16, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0, **kwargs}
+    return ar.TransformerPrior(K, GRID, num_classes, **kwargs)
+
+
+def test_transformer_prior_sees_every_earlier_code_and_no_later_one():
+    earlier = np.tri(16, k=-1, dtype=bool)  # earlier[i, j]: j comes before i in raster order
+    sees = ar.dependency_matrix(_tprior(), _codes(4), np.arange(4) % 3)
+    np.testing.assert_array_equal(sees, earlier)  # causal, and no blind spot
+    sees = ar.dependency_matrix(_tprior(num_classes=0), _codes(4))
+    np.testing.assert_array_equal(sees, earlier)
+
+
+def test_transformer_prior_rows_below_never_matter_and_the_class_matters_everywhere():
+    prior = _tprior()
+    codes, labels = _codes(3), np.array([0, 1, 2])
+    full = prior.logits(codes, labels)
+    assert full.shape == (3, *GRID, K)
+    for rows in (1, 2, 3):
+        np.testing.assert_allclose(prior._logits(codes[:, :rows], labels, 1024), full[:, :rows], atol=1e-5)
+    a, b = (prior.logits(codes[:1], np.array([y]))[0] for y in (0, 1))
+    assert (np.abs(a - b).max(-1) > 1e-4).all()  # including the first position (only the start token)
+
+
+def test_transformer_prior_learns_and_samples_what_it_learned():
+    prior = _tprior()
+    labels = np.repeat(np.arange(3), 22)[:64]
+    patterns = _codes(3, seed=5)
+    train = patterns[labels]  # each class always has the same grid
+    start = prior.nll_bits_per_code(train, labels)
+    hist = ar.fit_prior(prior, train, labels, epochs=30, batch_size=32, lr=1e-2, verbose=0)
+    assert "bits_per_code" in hist.history
+    assert start > 0.8 * math.log2(K)
+    assert prior.nll_bits_per_code(train, labels) < 0.1 * start
+    # near-zero temperature: every draw is the likeliest grid, i.e. the class's pattern
+    np.testing.assert_array_equal(prior.sample(3, np.arange(3), temperature=1e-4, seed=0), patterns)
+
+
+def test_transformer_prior_sampling_is_seeded():
+    prior = _tprior()
+    a = prior.sample(6, 1, seed=3)
+    assert a.shape == (6, *GRID) and a.dtype == np.int32 and a.min() >= 0 and a.max() < K
+    np.testing.assert_array_equal(prior.sample(6, 1, seed=3), a)
+    assert not np.array_equal(prior.sample(6, 1, seed=4), a)
+
+
+def test_transformer_prior_save_and_load_round_trip(tmp_path):
+    prior = _tprior(dropout=0.1)
+    codes, labels = _codes(32), np.arange(32) % 3
+    ar.fit_prior(prior, codes, labels, epochs=1, batch_size=16, verbose=0)
+    path = tmp_path / "tprior.keras"
+    prior.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, ar.TransformerPrior)
+    assert (loaded.num_codes, loaded.grid_shape, loaded.num_classes, loaded.depth, loaded.dropout) == (
+        K, GRID, 3, 2, 0.1)
+    # dropout is off outside training: the same logits every call, and the same as before saving
+    np.testing.assert_allclose(loaded.logits(codes, labels), prior.logits(codes, labels), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(loaded.sample(4, 0, seed=1), prior.sample(4, 0, seed=1))
+
+
+def test_transformer_prior_bad_input_gets_a_clear_message():
+    prior = _tprior()
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
+        prior.sample(2, 0, temperature=0)
+    with pytest.raises(ValueError, match=r"shape \(N, 4, 4\)"):
+        prior.log_prob_bits(np.zeros((2, 7, 7), np.int32), np.array([0, 1]))
+    with pytest.raises(ValueError, match="class-conditional"):
+        prior.sample(2)
+    with pytest.raises(ValueError, match="dropout"):
+        ar.TransformerPrior(K, GRID, 3, dim=16, num_heads=2, dropout=1.0)
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        ar.TransformerPrior(K, GRID, 3, dim=10, num_heads=4)
+    with pytest.raises(ValueError, match="integer >= 2"):
+        ar.TransformerPrior(1, GRID, 3, dim=16, num_heads=2)
+    with pytest.raises(TypeError, match="PixelCNNPrior or a TransformerPrior"):
+        ar.fit_prior(keras.Sequential([keras.layers.Dense(1)]), _codes(2), epochs=1)
