@@ -246,20 +246,35 @@ class CodeGridPrior(keras.Model):
         n = _check_positive_int("n", n)
         labels = self.check_labels(labels, n, "sample")
         temperature = _check_temperature(temperature)
+        batch_size = _check_positive_int("batch_size", batch_size)
         rng = np.random.default_rng(seed)
         h, w = self.grid_shape
         codes = np.zeros((n, h, w), np.int32)
+        next_logits = self._logit_stepper(codes, labels, batch_size)
         for r in range(h):
             for c in range(w):
-                # rows below r cannot reach row r (the priors look only up and left), so the
-                # network runs on rows 0..r only: the same logits for about half the work
-                logits = self._logits(codes[:, : r + 1], labels, batch_size)[:, r, c] / temperature
+                logits = next_logits(r, c) / temperature
                 logits -= logits.max(-1, keepdims=True)
                 p = np.exp(logits)
                 cdf = np.cumsum(p / p.sum(-1, keepdims=True), -1)
                 u = rng.random((n, 1))
                 codes[:, r, c] = np.minimum((cdf < u).sum(-1), self.num_codes - 1)
         return codes
+
+    def _logit_stepper(self, codes: np.ndarray, labels, batch_size: int):
+        """``step(r, c)`` -> the logits ``(N, K)`` at position ``(r, c)`` of the grids ``codes``,
+        which the sampler fills in raster order (``step`` reads the array as it is then).
+
+        This default runs the whole network on rows ``0..r``: rows below ``r`` cannot reach row
+        ``r`` (the priors look only up and left), so the logits are the same for about half the
+        work. A subclass may keep state between steps (:class:`TransformerPrior` caches keys
+        and values).
+        """
+
+        def step(r: int, c: int) -> np.ndarray:
+            return self._logits(codes[:, : r + 1], labels, batch_size)[:, r, c]
+
+        return step
 
     # ------------------------------------------------------------------ saving
     def get_compile_config(self) -> dict:
@@ -429,6 +444,63 @@ class TransformerPrior(CodeGridPrior):
             x = block(x, attention_mask=causal)
         logits = self.out(self.final_norm(x))  # (N, L, K)
         return ops.reshape(logits, (-1, rows, w, self.num_codes))
+
+    def _logit_stepper(self, codes: np.ndarray, labels, batch_size: int):
+        """Incremental decoding with a key/value cache: each step runs the network on *one* new
+        token per grid and attends to the keys and values the earlier steps stored.
+
+        The full forward pass recomputes every earlier token at every step (``h w`` passes over
+        up to ``h w`` tokens); here step ``i`` computes token ``i`` only, so sampling costs about
+        as much as one forward pass over the whole grid. The logits equal the forward pass's
+        (tested); steps must come in raster order, as the sampler calls them.
+        """
+        n = len(codes)
+        h, w = self.grid_shape
+        length = h * w
+        flat = codes.reshape(n, length)  # a view: the sampler's writes show here
+        start = labels if labels is not None else np.zeros(n, np.int32)
+        cache = [
+            (np.zeros((n, length, b.num_heads, b.key_dim), np.float32),
+             np.zeros((n, length, b.num_heads, b.key_dim), np.float32))
+            for b in self.blocks
+        ]
+        expected = [0]
+
+        def attend(attention, a, keys, values, i):
+            # a: (B, D), the new token after norm1; keys, values: (B, L, heads, k) views of the cache
+            def project(kernel, bias):
+                return ops.einsum("bd,dhk->bhk", a, kernel) + bias  # (B, heads, k)
+
+            q = project(attention.query_kernel, attention.query_bias)
+            keys[:, i] = ops.convert_to_numpy(project(attention.key_kernel, attention.key_bias))
+            values[:, i] = ops.convert_to_numpy(project(attention.value_kernel, attention.value_bias))
+            if i == 0:  # one key: its weight is 1
+                mixed = values[:, 0]
+            else:
+                scores = ops.einsum("bhk,bjhk->bhj", q, keys[:, : i + 1]) / math.sqrt(attention.key_dim)
+                mixed = ops.einsum("bhj,bjhk->bhk", ops.softmax(scores, axis=-1), values[:, : i + 1])
+            return ops.einsum("bhk,hkd->bd", mixed, attention.output_kernel) + attention.output_bias
+
+        def step(r: int, c: int) -> np.ndarray:
+            i = r * w + c
+            if i != expected[0]:
+                raise RuntimeError(f"TransformerPrior sampling: position {i} asked for, {expected[0]} expected "
+                                   "(the cache needs the positions in raster order).")
+            expected[0] += 1
+            out = []
+            for s in range(0, n, batch_size):
+                part = slice(s, s + batch_size)
+                # the input at i is code i - 1 (the start token at 0), plus the position embedding
+                token = (self.start_token(start[part]) if i == 0
+                         else self.code_embedding(flat[part, i - 1]))
+                x = token + self.position_embedding(np.array([i], np.int32))  # (B, D)
+                for block, (keys, values) in zip(self.blocks, cache, strict=True):
+                    x = x + attend(block.attention, block.norm1(x), keys[part], values[part], i)
+                    x = x + block.mlp_out(block.mlp_in(block.norm2(x)))
+                out.append(ops.convert_to_numpy(self.out(self.final_norm(x))))
+            return np.concatenate(out).astype(np.float64)
+
+        return step
 
     def get_config(self) -> dict:
         return {

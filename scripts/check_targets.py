@@ -188,7 +188,7 @@ def _vq_class_accuracy(r: Mapping[str, Any]) -> tuple[bool, str]:
 def _vq_below_vaegan(min_samples: int) -> Check:
     def check(r: Mapping[str, Any]) -> tuple[bool, str]:
         scores, n = _metric(r, "compare_frechet"), _metric(r, "frechet_samples")
-        ours, theirs = scores["VQ-VAE, T = 1"], scores.get("VAE-GAN (07)")
+        ours, theirs = scores["VQ-VAE + transformer, T = 1"], scores.get("VAE-GAN (07)")
         if theirs is None:
             return False, "no VAE-GAN in the comparison: run notebook 07 first (it saves the model notebook 10 loads)"
         return ours < theirs and n >= min_samples, (

@@ -17,7 +17,8 @@ another::
 Measured here (judge v1, 10,000 samples each; real test images: class accuracy 0.915):
 
 - VQ-VAE, full profile (filters 16/128, 10 epochs; PixelCNN prior 64 filters, 13x13 first
-  kernel, 15 epochs, 3.231 bits per code), from notebook 10's own full run (the same protocol
+  kernel, 15 epochs, 3.231 bits per code; ``--prior pixelcnn``, before notebook 10 had the
+  transformer prior), from notebook 10's own full run (the same protocol
   and seeds): T = 1: class accuracy 0.7938, Fréchet 8.75; T = 0.5: 0.8561, 18.96; T = 1.5:
   0.5962, 29.61 (10,000 samples per temperature took 324 s);
 - CVAE 06, workshop: class accuracy 0.6070, Fréchet 65.11; VAE-GAN 07, workshop: Fréchet 85.81
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rivals-build", type=Path, default=Path("build"), help="build folder of notebooks 06 and 07")
     p.add_argument("--rivals-profile", default="workshop")
     p.add_argument("--n", type=int, default=10000, help="samples per model (and real test images)")
+    p.add_argument("--prior", choices=("transformer", "pixelcnn"), default="transformer",
+                   help="which of notebook 10's saved priors samples the VQ-VAE's code grids")
     p.add_argument("--temperatures", default="1",
                    help="comma-separated temperatures for the VQ-VAE ('' skips it: 10,000 samples take minutes on a CPU)")
     args = p.parse_args(argv)
@@ -73,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     temperatures = [float(v) for v in args.temperatures.split(",") if v.strip()]
     vqvae = _load(args.vq_build, args.vq_profile, "10_vqvae") if temperatures else None
-    prior = _load(args.vq_build, args.vq_profile, "10_pixelcnn_prior") if temperatures else None
+    prior = _load(args.vq_build, args.vq_profile, f"10_{args.prior}_prior") if temperatures else None
     if vqvae is not None and prior is not None:
         for t in temperatures:
             images = vqvae.decode(prior.sample(args.n, wanted, temperature=t, seed=1))
-            rows.append((f"VQ-VAE ({args.vq_profile}), T = {t:g}", images, True))
+            rows.append((f"VQ-VAE + {args.prior} ({args.vq_profile}), T = {t:g}", images, True))
     cvae = _load(args.rivals_build, args.rivals_profile, "06_cvae")
     if cvae is not None:
         rows.append((f"CVAE 06 ({args.rivals_profile})", cvae.sample(wanted, seed=1), True))

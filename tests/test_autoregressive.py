@@ -272,3 +272,35 @@ def test_transformer_prior_bad_input_gets_a_clear_message():
         ar.TransformerPrior(1, GRID, 3, dim=16, num_heads=2)
     with pytest.raises(TypeError, match="PixelCNNPrior or a TransformerPrior"):
         ar.fit_prior(keras.Sequential([keras.layers.Dense(1)]), _codes(2), epochs=1)
+
+
+def _randomised(prior: ar.TransformerPrior) -> ar.TransformerPrior:
+    """Every weight random (biases and LayerNorm offsets included), so no term of the cached
+    step can be wrong without the logits showing it."""
+    rng = np.random.default_rng(2)
+    prior.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in prior.get_weights()])
+    return prior
+
+
+@pytest.mark.parametrize("num_classes", [3, 0])
+def test_transformer_cached_sampling_steps_equal_the_full_forward_pass(num_classes):
+    prior = _randomised(_tprior(num_classes=num_classes))
+    codes = _codes(5)
+    labels = np.array([0, 1, 2, 0, 1]) if num_classes else None
+    full = prior.logits(codes, labels)
+    # teacher forcing: the grid is filled already, so each step reads the true earlier codes;
+    # batch_size 2 < 5 grids exercises the batching of the cache
+    step = prior._logit_stepper(codes.copy(), labels, 2)
+    for r in range(GRID[0]):
+        for c in range(GRID[1]):
+            np.testing.assert_allclose(step(r, c), full[:, r, c], rtol=1e-4, atol=1e-4)
+    with pytest.raises(RuntimeError, match="raster order"):
+        prior._logit_stepper(codes.copy(), labels, 2)(0, 1)
+
+
+def test_transformer_cached_sampler_draws_the_grids_of_the_uncached_one(monkeypatch):
+    prior = _randomised(_tprior())
+    cached = prior.sample(40, np.arange(40) % 3, temperature=1.3, seed=7, batch_size=16)
+    monkeypatch.setattr(prior, "_logit_stepper",
+                        lambda codes, labels, bs: ar.CodeGridPrior._logit_stepper(prior, codes, labels, bs))
+    np.testing.assert_array_equal(prior.sample(40, np.arange(40) % 3, temperature=1.3, seed=7), cached)
