@@ -1,4 +1,4 @@
-"""An autoregressive prior over a grid of discrete codes: masked convolutions and a small PixelCNN.
+"""Autoregressive priors over a grid of discrete codes: a small PixelCNN and a small causal transformer.
 
 A VQ-VAE trained with a uniform prior gives bad samples when its codes are drawn
 independently: real code grids are far from uniform and far from independent. An
@@ -27,7 +27,7 @@ loss, the likelihood in bits, the checks and the seeded sampler.
 
 The layers use ``keras.ops`` only; training is the ordinary ``compile`` / ``fit``
 (:func:`fit_prior`), the loss in :meth:`CodeGridPrior.compute_loss`. Built on the page in
-notebook 10 (the masked convolution and the PixelCNN prior).
+notebook 10 (the masked convolution, the PixelCNN prior and the causal transformer prior).
 """
 
 from __future__ import annotations

@@ -31,3 +31,12 @@ def test_missing_models_are_named_and_skipped(tmp_path, monkeypatch, capsys):
     for name in ("10_vqvae", "06_cvae", "07_vaegan"):
         assert f"{name}: no file {tmp_path / 'models' / 'workshop' / name}.keras; skipped" in out
     assert "Fréchet" not in out.split("\n", 1)[1]  # nothing was compared
+
+
+@pytest.mark.parametrize(("prior", "name"), [([], "10_transformer_prior"), (["--prior", "pixelcnn"], "10_pixelcnn_prior")])
+def test_the_prior_option_picks_the_saved_prior(tmp_path, monkeypatch, capsys, prior, name):
+    rng = np.random.default_rng(0)
+    fake = SimpleNamespace(x_test=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), y_test=np.arange(30) % 10)
+    monkeypatch.setattr(data, "load_fashion_mnist", lambda *a, **k: fake)
+    assert cs.main(["--vq-build", str(tmp_path), "--rivals-build", str(tmp_path), "--n", "20", *prior]) == 0
+    assert f"{name}: no file {tmp_path / 'models' / 'workshop' / name}.keras; skipped" in capsys.readouterr().out
