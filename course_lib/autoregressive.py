@@ -234,14 +234,17 @@ class CodeGridPrior(keras.Model):
         return float(self.log_prob_bits(codes, labels, batch_size).mean() / (h * w))
 
     def sample(
-        self, n: int, labels=None, *, temperature: float = 1.0, seed: int = 0, batch_size: int = 1024
+        self, n: int, labels=None, *, temperature: float = 1.0, seed: int = 0, batch_size: int = 1024,
+        cache: bool = True,
     ) -> np.ndarray:
         """``n`` code grids drawn one position at a time in raster order, ``(n, h, w)`` int32.
 
         Each conditional is ``softmax(logits / temperature)``: 1 samples the learned model,
         below 1 sharpens it towards the likeliest codes, above 1 flattens it. The draws use a
         NumPy generator seeded with ``seed``: the same arguments give the same grids. Cost:
-        ``h * w`` forward passes (on the rows filled so far).
+        ``h * w`` forward passes (on the rows filled so far). ``cache=False`` turns off a
+        subclass's incremental decoding (:class:`TransformerPrior`'s key/value cache) and runs
+        the full passes: the same grids, slower; for checking the cache.
         """
         n = _check_positive_int("n", n)
         labels = self.check_labels(labels, n, "sample")
@@ -250,7 +253,8 @@ class CodeGridPrior(keras.Model):
         rng = np.random.default_rng(seed)
         h, w = self.grid_shape
         codes = np.zeros((n, h, w), np.int32)
-        next_logits = self._logit_stepper(codes, labels, batch_size)
+        stepper = self._logit_stepper if cache else CodeGridPrior._logit_stepper.__get__(self)
+        next_logits = stepper(codes, labels, batch_size)
         for r in range(h):
             for c in range(w):
                 logits = next_logits(r, c) / temperature
