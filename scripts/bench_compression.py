@@ -108,8 +108,93 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=int, default=10000, help="test images every codec encodes")
     p.add_argument("--qualities", default="all", help="'all' (0-100) or comma-separated quality settings")
     p.add_argument("--classic-only", action="store_true", help="only JPEG, WebP and PNG")
+    p.add_argument("--extra-layers", type=int, default=0,
+                   help="an exploration: this many residual 3x3 convolution blocks (width --filters) after the "
+                        "first layer of the analysis transform and before the last of the synthesis transform")
+    p.add_argument("--context", type=int, default=0,
+                   help="an exploration: replace the per-channel logistic by a spatial context model (a 5x5 "
+                        "mask-A convolution of this width over the earlier positions, then two 1x1 layers, "
+                        "predicting every code's logistic location and scale); estimated rate only, no files")
     p.add_argument("--seed", type=int, default=7)
     return p
+
+
+def _context_model_class():
+    """A CompressionAutoencoder whose rate comes from a spatial context model (Minnen et al. 2018, without
+    the hyperprior): ``P(y_hat[i, j, c] | y_hat at the positions before (i, j) in raster order)``."""
+    import math
+
+    import keras
+    import numpy as np
+    from keras import layers, ops
+
+    from course_lib import autoregressive, compression
+
+    class ContextCompressor(compression.CompressionAutoencoder):
+        def __init__(self, analysis, synthesis, *, context_filters: int, **kwargs):
+            super().__init__(analysis, synthesis, **kwargs)
+            h, w, c = self.code_shape
+            self.context = keras.Sequential([
+                keras.Input((h, w, c)),
+                autoregressive.MaskedConv2D(context_filters, 5, "A"),
+                layers.ReLU(),
+                layers.Conv2D(context_filters, 1, activation="relu"),
+                layers.Conv2D(2 * c, 1),
+            ])
+            self.position_bias = self.add_weight(shape=(h, w, 2 * c), initializer="zeros", name="position_bias")
+
+        def _bits(self, y_hat):
+            params = self.context(y_hat) + self.position_bias
+            loc, log_scale = ops.split(params, 2, axis=-1)
+            scale = ops.exp(ops.clip(log_scale, -5.0, 8.0))
+            centred = y_hat - loc
+            sign = ops.where(centred > 0, -1.0, 1.0)
+            mass = ops.abs(ops.sigmoid(sign * (centred + 0.5) / scale) - ops.sigmoid(sign * (centred - 0.5) / scale))
+            per_value = -ops.log(ops.maximum(mass, compression.LIKELIHOOD_FLOOR)) / math.log(2.0)
+            return ops.sum(ops.reshape(per_value, (ops.shape(y_hat)[0], -1)), axis=1)
+
+        def call(self, x, training=None):
+            y = self.analysis(x, training=training)
+            y_hat = compression.quantize(y, training=bool(training), seed=self.noise_seed)
+            return {"y": y, "y_hat": y_hat, "x_hat": self.synthesis(y_hat, training=training),
+                    "bits": self._bits(y_hat)}
+
+        def codes(self, x, batch_size: int = 1024):
+            from course_lib.models import run_batched
+
+            return np.round(run_batched(self.analysis, self._check_images(x, "codes"), batch_size)).astype(np.int64)
+
+        def estimated_bits(self, codes):
+            codes = np.asarray(codes, np.float32)
+            return np.concatenate([ops.convert_to_numpy(self._bits(codes[i:i + 1000]))
+                                   for i in range(0, len(codes), 1000)]).astype(np.float64)
+
+    return ContextCompressor
+
+
+def _transforms(code_channels: int, filters: int, extra_layers: int):
+    """Notebook 09's transforms (``extra_layers=0``) or deeper ones with residual 3x3 blocks at 14x14."""
+    import keras
+    from keras import layers
+
+    from course_lib import compression
+
+    if extra_layers == 0:
+        return (compression.analysis_transform(code_channels, (filters,)),
+                compression.synthesis_transform(code_channels, (filters,)))
+
+    def blocks(h):
+        for _ in range(extra_layers):
+            h = layers.Add()([h, layers.Conv2D(filters, 3, padding="same", activation="relu")(h)])
+        return h
+
+    image = keras.Input(shape=(28, 28))
+    h = layers.Conv2D(filters, 5, strides=2, padding="same", activation="relu")(layers.Reshape((28, 28, 1))(image))
+    analysis = keras.Model(image, layers.Conv2D(code_channels, 5, strides=2, padding="same")(blocks(h)))
+    code = keras.Input(shape=(7, 7, code_channels))
+    h = blocks(layers.Conv2DTranspose(filters, 5, strides=2, padding="same", activation="relu")(code))
+    h = layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="sigmoid")(h)
+    return analysis, keras.Model(code, layers.Reshape((28, 28))(h))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,14 +225,26 @@ def main(argv: list[str] | None = None) -> int:
     learned = []
     for lmbda in [float(v) for v in args.lambdas.split(",")]:
         keras.utils.set_random_seed(args.seed)
-        model = compression.CompressionAutoencoder(
-            compression.analysis_transform(args.code_channels, (args.filters,)),
-            compression.synthesis_transform(args.code_channels, (args.filters,)),
-            lmbda=lmbda, seed=args.seed)
+        transforms = _transforms(args.code_channels, args.filters, args.extra_layers)
+        if args.context:
+            model = _context_model_class()(*transforms, context_filters=args.context, lmbda=lmbda, seed=args.seed)
+        else:
+            model = compression.CompressionAutoencoder(*transforms, lmbda=lmbda, seed=args.seed)
         start = time.time()
         compression.fit_compressor(model, splits.x_train, epochs=args.epochs, batch_size=args.batch_size,
                                    peak_lr=args.peak_lr)
         seconds = time.time() - start
+        if args.context:  # no coder for it: the estimated payload, the measured 2.5 % overhead and the header
+            codes = model.codes(x_eval)
+            estimated = model.estimated_bits(codes).mean() / 8
+            decoded = model.decode_codes(codes)
+            point = {"lambda": lmbda, "bytes": float(bitstream.HEADER_BYTES + 1.025 * estimated),
+                     "estimated_payload_bytes": float(estimated), "overhead": 0.025,
+                     "psnr": metrics.psnr(reference, classic_codecs.to_uint8(decoded) / 255.0),
+                     "identical": None, "train_seconds": round(seconds, 1), "bytes_are": "estimated"}
+            learned.append(point)
+            print(json.dumps(point), flush=True)
+            continue
         files = bitstream.compress(model, x_eval)
         decoded = bitstream.decompress(model, files)
         sizes = np.array([len(f) for f in files])

@@ -147,6 +147,16 @@ prior 64 filters, first kernel 13, batch 128, lr 1e-3), overridden as listed.
   PixelCNN 0.787, 7.31 (99 s). T = 0.5 / 1.5 (transformer): 0.910 / 0.636, Fréchet 18.15 / 27.02. The 0.85
   target is missed there by 0.003 (about one standard error of a 10,000-sample accuracy); this script's run 12
   (a warm-up from 0, another VQ-VAE) reached 0.8541.
+- To repeat the notebook's full prior with other seeds on its own codes, ``--prior-cosine notebook`` uses the
+  notebook's schedule (``--prior-cosine`` alone keeps runs 10-12's warm-up from 0)::
+
+    python scripts/bench_vqvae.py --load-vqvae build/models/full/10_vqvae.keras --prior transformer \
+        --prior-dim 128 --prior-depth 4 --prior-heads 4 --prior-lr 1e-3 --prior-cosine notebook \
+        --prior-epochs 12 --prior-batch-size 256 --temperatures 1.0 --n-samples 10000 --seed 7
+
+  A 12-epoch full run of notebook 10 (then this command) was started on another machine of this kind and
+  stopped after 33 minutes: its VQ-VAE epochs took 133-142 s there against about 71 s in run 9 (numpy's
+  2048x2048 float32 matmul: 58 GFLOP/s), which put the whole notebook above two hours.
 
 What the runs show (against the targets of notebook 10)
 -------------------------------------------------------
@@ -240,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior-depth", type=int, default=4, help="transformer: blocks")
     p.add_argument("--prior-heads", type=int, default=4, help="transformer: attention heads")
     p.add_argument("--prior-dropout", type=float, default=0.0, help="transformer: dropout on the input tokens")
-    p.add_argument("--prior-cosine", action="store_true",
-                   help="warm the prior's learning rate up over 500 steps, then decay it to 0 (cosine)")
+    p.add_argument("--prior-cosine", nargs="?", const="zero", choices=("zero", "notebook"),
+                   help="warm the prior's learning rate up over 500 steps, then decay it (cosine): from 0 "
+                        "(default, runs 10-12) or as notebook 10's full profile does (training.warmup_cosine: "
+                        "from a tenth of the peak, to 0 at the last step)")
     p.add_argument("--prior-filters", type=int, default=32)
     p.add_argument("--prior-blocks", type=int, default=4)
     p.add_argument("--prior-first-kernel", type=int, default=7)
@@ -259,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from course_lib import autoregressive, data, doctor, frechet, judge, vq
-    from course_lib.training import EpochTimer
+    from course_lib.training import EpochTimer, warmup_cosine
 
     t_start = time.perf_counter()
     doctor.setup(seed=args.seed)
@@ -333,10 +345,14 @@ def main(argv: list[str] | None = None) -> int:
                 args.num_codes, model.grid_shape, 10, filters=args.prior_filters,
                 n_blocks=args.prior_blocks, first_kernel=args.prior_first_kernel)
         lr = args.prior_lr
-        if args.prior_cosine:
-            steps = args.prior_epochs * -(-len(codes_tr) // args.prior_batch_size)
+        steps_per_epoch = -(-len(codes_tr) // args.prior_batch_size)
+        steps = args.prior_epochs * steps_per_epoch
+        if args.prior_cosine == "zero":
             lr = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=args.prior_lr,
                                                         warmup_steps=min(500, steps // 10))
+        elif args.prior_cosine == "notebook":
+            lr = warmup_cosine(steps_per_epoch, args.prior_epochs, args.prior_lr,
+                               warmup_epochs=min(500, steps // 10) / steps_per_epoch)
         timer = EpochTimer()
         autoregressive.fit_prior(prior, codes_tr, y_tr, epochs=args.prior_epochs, batch_size=args.prior_batch_size,
                                  lr=lr, callbacks=[timer], verbose=args.verbose)
