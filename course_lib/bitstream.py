@@ -7,10 +7,15 @@ sequence. We use the range coder of the ``constriction`` package (Bamler 2022; m
 binary wheels for Linux, macOS and Windows), with one categorical distribution per code
 channel built from the entropy model (:meth:`LogisticEntropyModel.pmf_table`).
 
+A model with a context entropy model
+(:class:`course_lib.compression.ContextCompressionAutoencoder`) is coded position by position
+instead (:class:`ContextCodeCoder`): each position's table depends on the values decoded
+before it, so the decoder computes it from those values exactly as the encoder did.
+
 A file is a 10-byte header and the payload::
 
     0-1  magic b"AE"             not one of our files otherwise
-    2    format version (1)
+    2    format version          1: factorised entropy model, 2: context entropy model
     3-4  model tag               16 bits of a CRC-32 of the model's weights: which model wrote it
     5-7  code shape (h, w, c)
     8-9  checksum                16 bits of a CRC-32 of the payload: corrupted or truncated?
@@ -31,13 +36,19 @@ from collections.abc import Sequence
 import numpy as np
 
 MAGIC = b"AE"
+#: The format byte of files written with a factorised entropy model ...
 VERSION = 1
+#: ... and with a context entropy model.
+CONTEXT_VERSION = 2
+FORMATS = {VERSION: "a factorised entropy model", CONTEXT_VERSION: "a context entropy model"}
 HEADER_BYTES = 10
 
 __all__ = [
     "HEADER_BYTES",
     "BitstreamError",
     "CodeCoder",
+    "ContextCodeCoder",
+    "coder_for",
     "compress",
     "decode_from_bytes",
     "decompress",
@@ -72,51 +83,38 @@ def _checksum(payload: bytes) -> int:
     return zlib.crc32(payload) & 0xFFFF
 
 
-class CodeCoder:
-    """Encodes and decodes the integer codes of one model (tables and tag built once).
+class _Coder:
+    """The header, the checksum and the payload's words, shared by both coders."""
 
-    Channel ``c`` of the code is coded with the categorical distribution
-    ``table[c]`` over the integers ``low[c] ... low[c] + K - 1``, all positions of a channel
-    one after the other, channel after channel.
-    """
+    version = VERSION
 
     def __init__(self, model) -> None:
-        constriction = _constriction()
+        self._constriction = _constriction()
         self.code_shape = tuple(int(d) for d in model.code_shape)
         if len(self.code_shape) != 3 or max(self.code_shape) > 255:
             raise ValueError(f"code shape {self.code_shape} does not fit the header (3 sizes < 256)")
         self.tag = model_tag(model)
-        self.low, table = model.entropy_model.pmf_table()
-        self.high = self.low + (table > 0).sum(axis=1) - 1
-        self._models = [
-            constriction.stream.model.Categorical(row[row > 0].astype(np.float64), perfect=False)
-            for row in table
-        ]
-        self._queue = constriction.stream.queue
+        self.low, self.high = (np.asarray(a, np.int64) for a in model.entropy_model.support())
 
-    # ------------------------------------------------------------------ writing
-    def encode(self, codes: np.ndarray) -> bytes:
-        """One image's integer codes, shape ``code_shape``, to the bytes of a file."""
+    def _check_codes(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes)
         if codes.shape != self.code_shape:
             raise ValueError(f"encode: expected codes of shape {self.code_shape}, got {codes.shape}")
         if not np.issubdtype(codes.dtype, np.integer):
             raise ValueError("encode: codes must be integers (round and clip them with model.codes)")
-        flat = codes.reshape(-1, self.code_shape[-1])
-        if np.any(flat < self.low) or np.any(flat > self.high):
+        if np.any(codes < self.low) or np.any(codes > self.high):
             raise ValueError("encode: a code lies outside the entropy model's support (use model.codes)")
-        encoder = self._queue.RangeEncoder()
-        for c, model in enumerate(self._models):
-            encoder.encode((flat[:, c] - self.low[c]).astype(np.int32), model)
-        payload = encoder.get_compressed().astype(">u4").tobytes()
+        return codes.astype(np.int64)
+
+    def _file(self, words: np.ndarray) -> bytes:
+        payload = np.asarray(words, np.uint32).astype(">u4").tobytes()
         keep = max(len(payload) - 3, len(payload.rstrip(b"\0")))  # only the last word's zero bytes
         payload = payload[:keep]
-        header = MAGIC + bytes([VERSION]) + self.tag.to_bytes(2, "big") + bytes(self.code_shape)
+        header = MAGIC + bytes([self.version]) + self.tag.to_bytes(2, "big") + bytes(self.code_shape)
         return header + _checksum(payload).to_bytes(2, "big") + payload
 
-    # ------------------------------------------------------------------ reading
-    def decode(self, data: bytes) -> np.ndarray:
-        """The bytes of a file back to the integer codes (int64, ``code_shape``)."""
+    def _words(self, data: bytes) -> np.ndarray:
+        """The payload's 32-bit words after every header check; :class:`BitstreamError` otherwise."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"decode: expected bytes, got {type(data).__name__}")
         data = bytes(data)
@@ -126,8 +124,13 @@ class CodeCoder:
             )
         if data[:2] != MAGIC:
             raise BitstreamError(f"not a file of this codec: it starts with {data[:2]!r}, not {MAGIC!r}")
-        if data[2] != VERSION:
-            raise BitstreamError(f"format version {data[2]}, but this reader knows version {VERSION}")
+        if data[2] not in FORMATS:
+            raise BitstreamError(f"format version {data[2]}, but this reader knows versions {sorted(FORMATS)}")
+        if data[2] != self.version:
+            raise BitstreamError(
+                f"format version {data[2]} is written with {FORMATS[data[2]]}, but this model has "
+                f"{FORMATS[self.version]} (version {self.version}): decode it with the model that wrote it"
+            )
         tag = int.from_bytes(data[3:5], "big")
         if tag != self.tag:
             raise BitstreamError(
@@ -141,36 +144,158 @@ class CodeCoder:
         if _checksum(payload) != int.from_bytes(data[8:10], "big"):
             raise BitstreamError("corrupted or truncated payload: its checksum does not match the header")
         padded = payload + b"\0" * (-len(payload) % 4)
-        words = np.frombuffer(padded, dtype=">u4").astype(np.uint32)
-        decoder = self._queue.RangeDecoder(words)
+        return np.frombuffer(padded, dtype=">u4").astype(np.uint32)
+
+
+class CodeCoder(_Coder):
+    """Encodes and decodes the integer codes of a model with a factorised entropy model.
+
+    Channel ``c`` of the code is coded with the categorical distribution
+    ``table[c]`` over the integers ``low[c] ... low[c] + K - 1``, all positions of a channel
+    one after the other, channel after channel. Tables and tag are built once.
+    """
+
+    version = VERSION
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.low, table = model.entropy_model.pmf_table()
+        self.high = self.low + (table > 0).sum(axis=1) - 1
+        categorical = self._constriction.stream.model.Categorical
+        self._models = [categorical(row[row > 0].astype(np.float64), perfect=False) for row in table]
+
+    def encode(self, codes: np.ndarray) -> bytes:
+        """One image's integer codes, shape ``code_shape``, to the bytes of a file."""
+        flat = self._check_codes(codes).reshape(-1, self.code_shape[-1])
+        encoder = self._constriction.stream.queue.RangeEncoder()
+        for c, model in enumerate(self._models):
+            encoder.encode((flat[:, c] - self.low[c]).astype(np.int32), model)
+        return self._file(encoder.get_compressed())
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The bytes of a file back to the integer codes (int64, ``code_shape``)."""
+        decoder = self._constriction.stream.queue.RangeDecoder(self._words(data))
         positions = int(np.prod(self.code_shape[:-1]))
         flat = np.empty((positions, self.code_shape[-1]), np.int64)
         for c, model in enumerate(self._models):
             flat[:, c] = decoder.decode(model, positions) + self.low[c]
         return flat.reshape(self.code_shape)
 
+    def encode_many(self, codes: np.ndarray) -> list[bytes]:
+        """Integer codes ``(N, h, w, c)`` to ``N`` files' bytes."""
+        return [self.encode(one) for one in codes]
+
+    def decode_many(self, files: Sequence[bytes]) -> np.ndarray:
+        """``N`` files' bytes back to integer codes (int64, ``(N, h, w, c)``)."""
+        return np.stack([self.decode(data) for data in files])
+
+
+class ContextCodeCoder(_Coder):
+    """Encodes and decodes the codes of a model with a context entropy model, position by position.
+
+    Position ``(i, j)``'s ``c`` values are written with one categorical table each over the
+    fixed alphabet ``-R ... R`` (``R = code_radius``): the logistic masses of
+    :meth:`ContextEntropyModel.coder_parameters` at that position. The encoder computes each
+    position's parameters from the code's values at the earlier positions, the decoder from the
+    values it has decoded so far. The network runs in exact fixed-point arithmetic
+    (:meth:`ContextEntropyModel.coder_weights`), so both get the same parameters bit for bit
+    whichever files they batch together; the tables are elementwise functions of them.
+    Many files are coded in lockstep (:meth:`encode_many`, :meth:`decode_many`): ``h * w``
+    steps for the whole batch instead of per file.
+    """
+
+    version = CONTEXT_VERSION
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.entropy_model = model.entropy_model
+        self.weights = self.entropy_model.coder_weights()
+        self.radius = int(self.entropy_model.code_radius)
+        #: the edges of the unit bins of the alphabet -R ... R: -R - 1/2, ..., R + 1/2
+        self._edges = np.arange(-self.radius, self.radius + 2, dtype=np.float64) - 0.5
+        self._categorical = self._constriction.stream.model.Categorical(perfect=False)
+
+    def _tables(self, grid: np.ndarray, i: int, j: int) -> np.ndarray:
+        """``(N, c, 2R + 1)`` tables of position ``(i, j)`` from the values before it in ``grid`` (N, h, w, c).
+
+        Each row is the logistic's CDF at the bin edges, differenced: the unit-bin masses of
+        :func:`course_lib.compression.logistic_likelihood` (constriction renormalises them and
+        gives every value at least its smallest probability, so a value in a far tail can still
+        be written).
+        """
+        context = self.entropy_model.context_at(grid, i, j)
+        loc, scale = self.entropy_model.coder_parameters(self.weights, context, self.weights["position_bias"][i, j])
+        cdf = 0.5 + 0.5 * np.tanh(0.5 * (self._edges - loc[..., None]) / scale[..., None])
+        return np.diff(cdf, axis=-1)
+
+    def encode_many(self, codes: np.ndarray) -> list[bytes]:
+        """Integer codes ``(N, h, w, c)`` to ``N`` files' bytes."""
+        codes = np.stack([self._check_codes(one) for one in codes])
+        encoders = [self._constriction.stream.queue.RangeEncoder() for _ in codes]
+        h, w, _ = self.code_shape
+        for i in range(h):
+            for j in range(w):
+                tables = self._tables(codes, i, j)
+                symbols = (codes[:, i, j] + self.radius).astype(np.int32)
+                for n, encoder in enumerate(encoders):
+                    encoder.encode(symbols[n], self._categorical, tables[n])
+        return [self._file(encoder.get_compressed()) for encoder in encoders]
+
+    def decode_many(self, files: Sequence[bytes]) -> np.ndarray:
+        """``N`` files' bytes back to integer codes (int64, ``(N, h, w, c)``)."""
+        decoders = []
+        for n, data in enumerate(files):
+            try:
+                decoders.append(self._constriction.stream.queue.RangeDecoder(self._words(data)))
+            except BitstreamError as exc:
+                raise BitstreamError(f"file {n}: {exc}") if len(files) > 1 else exc from None
+        grid = np.zeros((len(files), *self.code_shape), np.int64)
+        h, w, _ = self.code_shape
+        for i in range(h):
+            for j in range(w):
+                tables = self._tables(grid, i, j)
+                for n, decoder in enumerate(decoders):
+                    grid[n, i, j] = decoder.decode(self._categorical, tables[n]) - self.radius
+        return grid
+
+    def encode(self, codes: np.ndarray) -> bytes:
+        """One image's integer codes, shape ``code_shape``, to the bytes of a file."""
+        return self.encode_many(self._check_codes(codes)[None])[0]
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The bytes of a file back to the integer codes (int64, ``code_shape``)."""
+        return self.decode_many([data])[0]
+
+
+def coder_for(model) -> _Coder:
+    """The coder of ``model``: :class:`ContextCodeCoder` for a context entropy model, else :class:`CodeCoder`."""
+    from .compression import ContextEntropyModel
+
+    return ContextCodeCoder(model) if isinstance(model.entropy_model, ContextEntropyModel) else CodeCoder(model)
+
 
 def encode_to_bytes(model, codes: np.ndarray) -> bytes:
     """One image's integer codes (from ``model.codes``) to a file's bytes (header + payload)."""
-    return CodeCoder(model).encode(codes)
+    return coder_for(model).encode(codes)
 
 
 def decode_from_bytes(model, data: bytes) -> np.ndarray:
     """A file's bytes back to integer codes; :class:`BitstreamError` if they do not fit."""
-    return CodeCoder(model).decode(data)
+    return coder_for(model).decode(data)
 
 
 def compress(model, images: np.ndarray, batch_size: int = 1024) -> list[bytes]:
     """Every image to its own file's bytes (codes from ``model.codes``)."""
-    coder = CodeCoder(model)
-    return [coder.encode(codes) for codes in model.codes(images, batch_size)]
+    coder = coder_for(model)
+    codes = model.codes(images, batch_size)
+    return [data for start in range(0, len(codes), batch_size) for data in coder.encode_many(codes[start : start + batch_size])]
 
 
 def decompress(model, files: Sequence[bytes], batch_size: int = 1024) -> np.ndarray:
     """Files back to images: decode every file's codes, then run the synthesis transform."""
     if len(files) == 0:
         raise ValueError("decompress: no files given")
-    coder = CodeCoder(model)
-    codes = np.stack([coder.decode(data) for data in files])
+    coder = coder_for(model)
+    codes = np.concatenate([coder.decode_many(files[start : start + batch_size]) for start in range(0, len(files), batch_size)])
     return model.decode_codes(codes, batch_size)
 

@@ -16,14 +16,19 @@ noise (:func:`quantize`): the noisy code has the same spread as the rounded one,
 density of ``y + u`` under the entropy model is the probability mass of the unit bin around
 it, which is exactly what the rate of the rounded code is at test time.
 
-The entropy model (:class:`LogisticEntropyModel`) is one logistic distribution per code
-channel, with a learned location and scale; the probability of integer ``k`` is the
-logistic's mass on ``[k - 1/2, k + 1/2]``. :mod:`course_lib.bitstream` turns the same
-probabilities into real bytes, and :mod:`course_lib.classic_codecs` measures JPEG, WebP and
-PNG on the same images.
+The factorised entropy model (:class:`LogisticEntropyModel`) is one logistic distribution per
+code channel, with a learned location and scale; the probability of integer ``k`` is the
+logistic's mass on ``[k - 1/2, k + 1/2]`` (:func:`logistic_likelihood`). The context model
+(:class:`ContextEntropyModel`, in :class:`ContextCompressionAutoencoder`) predicts each code
+value's logistic from the code values at the positions before it (a mask-A convolution, as in
+the PixelCNN of notebook 10; Minnen, Ballé & Toderici 2018 without their hyperprior), so that
+neighbouring values, which are strongly correlated, cost fewer bits. :mod:`course_lib.bitstream`
+turns the same probabilities into real bytes, and :mod:`course_lib.classic_codecs` measures
+JPEG, WebP and PNG on the same images.
 
-Built on the page in notebook 09, section 2 (transforms, entropy model and loss); the page
-version is checked there against :class:`CompressionAutoencoder` with the same weights.
+Built on the page in notebook 09, section 2 (transforms, entropy model and loss) and section 5
+(the context model); the page versions are checked there against :class:`CompressionAutoencoder`
+and :class:`ContextEntropyModel` with the same weights.
 """
 
 from __future__ import annotations
@@ -44,13 +49,22 @@ LIKELIHOOD_FLOOR = 1e-9
 SUPPORT_SCALES = 16.0
 #: Largest support radius in integers (codes further out are clipped to it).
 MAX_RADIUS = 255
+#: The context model's predicted log-scales are clipped to this range (scales 0.0067 to 2981).
+LOG_SCALE_RANGE = (-5.0, 8.0)
+#: The context model's coder computes in fixed point: weights in multiples of 2**-16 ...
+WEIGHT_BITS = 16
+#: ... and hidden activations in multiples of 2**-12 (see ContextEntropyModel.coder_weights).
+ACTIVATION_BITS = 12
 
 __all__ = [
     "CompressionAutoencoder",
+    "ContextCompressionAutoencoder",
+    "ContextEntropyModel",
     "LogisticEntropyModel",
     "analysis_transform",
     "fit_compressor",
     "logistic_bits",
+    "logistic_likelihood",
     "quantize",
     "synthesis_transform",
 ]
@@ -87,6 +101,27 @@ def logistic_bits(values, loc, scale) -> np.ndarray:
     return -np.log2(np.maximum(mass, LIKELIHOOD_FLOOR))
 
 
+def logistic_likelihood(y, loc, scale):
+    """``P`` of the unit bin around each entry of ``y`` under logistics ``(loc, scale)``, floored at 1e-9.
+
+    ``sigmoid((y + 1/2 - loc) / scale) - sigmoid((y - 1/2 - loc) / scale)`` with ``keras.ops``
+    (broadcasting), evaluated in the lower tail where the difference of two sigmoids keeps its
+    precision. For a rounded code this is ``P(y_hat)``; for a noisy training code ``y + u`` it
+    is the density of the noisy code. Both entropy models below use it.
+    """
+    centred = y - loc
+    sign = ops.where(centred > 0, -1.0, 1.0)  # the lower tail keeps the difference exact
+    upper = ops.sigmoid(sign * (centred + 0.5) / scale)
+    lower = ops.sigmoid(sign * (centred - 0.5) / scale)
+    return ops.maximum(ops.abs(upper - lower), LIKELIHOOD_FLOOR)
+
+
+def _bits_per_example(likelihood):
+    """``-log2`` of a likelihood tensor summed over everything but the batch axis, (N,)."""
+    per_value = -ops.log(likelihood) / math.log(2.0)
+    return ops.sum(ops.reshape(per_value, (ops.shape(likelihood)[0], -1)), axis=1)
+
+
 @keras.saving.register_keras_serializable(package="course_lib")
 class LogisticEntropyModel(layers.Layer):
     """A factorised entropy model: one logistic (location, scale) per code channel.
@@ -115,17 +150,11 @@ class LogisticEntropyModel(layers.Layer):
 
     def likelihood(self, y):
         """``P`` of the unit bin around each entry of ``y``, floored at 1e-9."""
-        scale = ops.exp(self.log_scale)
-        centred = y - self.loc
-        sign = ops.where(centred > 0, -1.0, 1.0)  # the lower tail keeps the difference exact
-        upper = ops.sigmoid(sign * (centred + 0.5) / scale)
-        lower = ops.sigmoid(sign * (centred - 0.5) / scale)
-        return ops.maximum(ops.abs(upper - lower), LIKELIHOOD_FLOOR)
+        return logistic_likelihood(y, self.loc, ops.exp(self.log_scale))
 
     def bits(self, y):
         """``-log2 P(y)`` summed over everything but the batch axis: bits per example, (N,)."""
-        per_value = -ops.log(self.likelihood(y)) / math.log(2.0)
-        return ops.sum(ops.reshape(per_value, (ops.shape(y)[0], -1)), axis=1)
+        return _bits_per_example(self.likelihood(y))
 
     def call(self, y):
         return self.likelihood(y)
@@ -136,6 +165,13 @@ class LogisticEntropyModel(layers.Layer):
         scale = np.exp(ops.convert_to_numpy(self.log_scale).astype(np.float64))
         radius = np.clip(np.ceil(SUPPORT_SCALES * scale), 1, MAX_RADIUS)
         return (loc - radius).astype(np.int64), (loc + radius).astype(np.int64)
+
+    def numpy_bits(self, codes) -> np.ndarray:
+        """The rate of integer codes ``(N, ..., channels)``, ``-log2 P`` per example (float64, (N,))."""
+        codes = np.asarray(codes)
+        loc = ops.convert_to_numpy(self.loc)
+        scale = np.exp(ops.convert_to_numpy(self.log_scale))
+        return logistic_bits(codes, loc, scale).reshape(len(codes), -1).sum(axis=1)
 
     def pmf_table(self) -> tuple[np.ndarray, np.ndarray]:
         """``(low, table)``: ``table[c, j]`` is P(code ``low[c] + j``) in channel c (float64).
@@ -155,6 +191,194 @@ class LogisticEntropyModel(layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(channels=self.channels, init_scale=self.init_scale)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class ContextEntropyModel(layers.Layer):
+    """A context model: each code value's logistic predicted from the values before it.
+
+    For a code of shape ``(h, w, c)`` read in raster order, the location and scale of value
+    ``y_hat[i, j, k]`` are a function of the values at the positions before ``(i, j)``::
+
+        h1     = relu(MaskedConv2D_A(y_hat))          (N, h, w, filters)  the centre excluded
+        h2     = relu(h1 W1 + b1)                     (N, h, w, filters)  a 1x1 layer
+        params = h2 W2 + b2 + position_bias           (N, h, w, 2c)       position_bias: (h, w, 2c)
+        loc, log_scale = split(params)                scale = exp(clip(log_scale, -5, 8))
+        P(y_hat[i, j, k]) = logistic mass of the unit bin around it   (:func:`logistic_likelihood`)
+
+    The mask-A kernel (:class:`course_lib.autoregressive.MaskedConv2D`, the PixelCNN's first
+    layer in notebook 10) sees the ``kernel_size // 2`` rows above and the values to the left,
+    never the position itself or a later one, so a decoder that has decoded the earlier
+    positions can compute the same distribution. The learned bias per position and channel
+    gives the first position (which sees nothing) its own distribution, and lets every position
+    know where it is (the images are centred). Minnen, Ballé & Toderici (2018) without their
+    hyperprior.
+
+    ``support()`` is ``[-code_radius, code_radius]`` in every channel: the codec clips codes to
+    it and writes each value with a table over that fixed alphabet. The NumPy side
+    (:meth:`coder_weights`, :meth:`coder_parameters`, :meth:`context_at`) computes the same
+    parameters in exact fixed-point arithmetic; :mod:`course_lib.bitstream` builds its tables
+    from them position by position, in the encoder and the decoder alike, and
+    :meth:`numpy_bits` (the model's estimated rate of integer codes) uses the same numbers.
+    """
+
+    def __init__(
+        self, code_shape: Sequence[int], filters: int = 64, kernel_size: int = 5, code_radius: int = 63, **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        from .autoregressive import MaskedConv2D, causal_mask
+
+        code_shape = tuple(code_shape)
+        if len(code_shape) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                           for d in code_shape):
+            raise ValueError(f"code_shape must be three positive integers (height, width, channels), got {code_shape!r}.")
+        self.code_shape = code_shape
+        self.filters = _check_channels("filters", filters)
+        self.kernel_size = int(kernel_size)
+        if isinstance(code_radius, bool) or not isinstance(code_radius, int) or not 1 <= code_radius <= MAX_RADIUS:
+            raise ValueError(f"code_radius must be an integer from 1 to {MAX_RADIUS}, got {code_radius!r}.")
+        self.code_radius = code_radius
+        h, w, c = code_shape
+        self.masked_conv = MaskedConv2D(self.filters, self.kernel_size, "A", name="masked_conv")
+        self.hidden = layers.Dense(self.filters, activation="relu", name="hidden")
+        self.head = layers.Dense(2 * c, name="head")
+        self.masked_conv.build((None, h, w, c))
+        self.hidden.build((None, h, w, self.filters))
+        self.head.build((None, h, w, self.filters))
+        self.position_bias = self.add_weight(shape=(h, w, 2 * c), initializer="zeros", name="position_bias")
+        mask = causal_mask(self.kernel_size, "A")
+        r = self.kernel_size // 2
+        #: the (dy, dx) offsets the mask keeps, in the kernel's row-major order
+        self.offsets = tuple((int(a) - r, int(b) - r) for a, b in zip(*np.nonzero(mask), strict=True))
+        #: per position, the grid rows and columns of the kept offsets inside the grid, and which offsets they are
+        self._neighbours = [[self._inside(i, j) for j in range(w)] for i in range(h)]
+        self.built = True
+
+    def _inside(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        h, w, _ = self.code_shape
+        kept = [n for n, (dy, dx) in enumerate(self.offsets) if 0 <= i + dy < h and 0 <= j + dx < w]
+        rows = np.array([i + self.offsets[n][0] for n in kept], np.int64)
+        cols = np.array([j + self.offsets[n][1] for n in kept], np.int64)
+        return rows, cols, np.array(kept, np.int64)
+
+    # ------------------------------------------------------------------ Keras side (training)
+    def parameters(self, y_hat):
+        """``(loc, scale)`` of every code value, each ``(N, h, w, c)``, from the earlier positions."""
+        h1 = ops.relu(self.masked_conv(y_hat))
+        params = self.head(self.hidden(h1)) + self.position_bias
+        loc, log_scale = ops.split(params, 2, axis=-1)
+        return loc, ops.exp(ops.clip(log_scale, *LOG_SCALE_RANGE))
+
+    def likelihood(self, y_hat):
+        """``P`` of the unit bin around each code value given the values before it, floored at 1e-9."""
+        loc, scale = self.parameters(y_hat)
+        return logistic_likelihood(y_hat, loc, scale)
+
+    def bits(self, y_hat):
+        """``-log2 P(y_hat)`` summed per example, (N,)."""
+        return _bits_per_example(self.likelihood(y_hat))
+
+    def call(self, y_hat):
+        return self.likelihood(y_hat)
+
+    # ------------------------------------------------------------------ NumPy side (coding)
+    def support(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per channel, the lowest and highest integer code the codec can write (int64)."""
+        c = self.code_shape[-1]
+        return np.full(c, -self.code_radius, np.int64), np.full(c, self.code_radius, np.int64)
+
+    def coder_weights(self) -> dict[str, np.ndarray]:
+        """The weights in fixed point: integers (held in float64) for the exact arithmetic of the coder.
+
+        Weights are rounded to multiples of ``2**-WEIGHT_BITS`` and the hidden activations to
+        multiples of ``2**-ACTIVATION_BITS`` (:meth:`coder_parameters`), so every product and sum
+        of the network is an integer below ``2**53``: float64 holds it exactly, and any
+        summation order (any BLAS, any batch size) gives the same result. The encoder and the
+        decoder therefore compute the same parameters bit for bit, whatever images they batch
+        together (an "integer network", Ballé, Johnston & Minnen 2019). Raises ``ValueError`` if
+        the weights are too large for that guarantee.
+        """
+        def numpy(weight):
+            return ops.convert_to_numpy(weight).astype(np.float64)
+
+        kernel = numpy(self.masked_conv.kernel)  # (k, k, c, filters)
+        r = self.kernel_size // 2
+        kept = np.stack([kernel[r + dy, r + dx] for dy, dx in self.offsets]).reshape(-1, self.filters)
+        w, a = 2.0**WEIGHT_BITS, 2.0 ** (WEIGHT_BITS + ACTIVATION_BITS)
+        q = {
+            "w0": np.round(kept * w), "b0": np.round(numpy(self.masked_conv.bias) * w),
+            "w1": np.round(numpy(self.hidden.kernel) * w), "b1": np.round(numpy(self.hidden.bias) * a),
+            "w2": np.round(numpy(self.head.kernel) * w), "b2": np.round(numpy(self.head.bias) * a),
+            "position_bias": np.round(numpy(self.position_bias) * a),
+        }
+        # the largest magnitude any partial sum can reach, layer by layer
+        def column_sum(matrix):
+            return float(np.abs(matrix).sum(axis=0).max())
+
+        a1 = self.code_radius * column_sum(q["w0"]) + float(np.abs(q["b0"]).max())
+        a2 = a1 / 2.0 ** (WEIGHT_BITS - ACTIVATION_BITS) * column_sum(q["w1"]) + float(np.abs(q["b1"]).max())
+        a3 = (a2 / w * column_sum(q["w2"]) + float(np.abs(q["b2"]).max())
+              + float(np.abs(q["position_bias"]).max()))
+        if max(a1, a2, a3) >= 2.0**53:
+            raise ValueError(
+                "the context model's weights are too large for the coder's exact fixed-point "
+                f"arithmetic (a sum could reach 2**{math.log2(max(a1, a2, a3)):.1f}, the limit is 2**53)."
+            )
+        return q
+
+    def coder_parameters(self, weights: dict, context: np.ndarray, position_bias: np.ndarray):
+        """``(loc, scale)`` float64 from integer ``context`` values, ``(..., n_kept * c)``.
+
+        The network of :meth:`parameters` in the fixed point of :meth:`coder_weights`: exact
+        integer sums, then the division by a power of two (exact), the clip and the exponential.
+        ``position_bias`` is ``weights["position_bias"]`` (all positions) or one position of it.
+        """
+        h1 = np.floor(np.maximum(context @ weights["w0"] + weights["b0"], 0.0) / 2.0 ** (WEIGHT_BITS - ACTIVATION_BITS))
+        h2 = np.floor(np.maximum(h1 @ weights["w1"] + weights["b1"], 0.0) / 2.0**WEIGHT_BITS)
+        params = (h2 @ weights["w2"] + weights["b2"] + position_bias) / 2.0 ** (WEIGHT_BITS + ACTIVATION_BITS)
+        c = self.code_shape[-1]
+        return np.ascontiguousarray(params[..., :c]), np.exp(np.clip(params[..., c:], *LOG_SCALE_RANGE))
+
+    def context_at(self, codes: np.ndarray, i: int, j: int) -> np.ndarray:
+        """The values the mask keeps for position ``(i, j)`` of codes ``(N, h, w, c)``: ``(N, n_kept * c)``.
+
+        Only earlier positions are read (zeros outside the grid), so a decoder that holds the
+        values decoded so far gets exactly what the encoder gets from the whole code.
+        """
+        rows, cols, kept = self._neighbours[i][j]
+        context = np.zeros((len(codes), len(self.offsets), self.code_shape[-1]))
+        context[:, kept] = codes[:, rows, cols]
+        return context.reshape(len(codes), -1)
+
+    def numpy_parameters(self, codes) -> tuple[np.ndarray, np.ndarray]:
+        """``(loc, scale)`` of every value of integer codes ``(N, h, w, c)``, float64, all positions at once.
+
+        The coder's arithmetic (:meth:`coder_parameters`): the same numbers the coder's tables
+        are built from.
+        """
+        codes = np.asarray(codes)
+        if codes.shape[1:] != self.code_shape:
+            raise ValueError(f"expected codes of shape (N, {self.code_shape}), got {codes.shape}.")
+        h, w, _ = self.code_shape
+        r = self.kernel_size // 2
+        padded = np.pad(codes.astype(np.float64), ((0, 0), (r, r), (r, r), (0, 0)))
+        context = np.concatenate(
+            [padded[:, r + dy : r + dy + h, r + dx : r + dx + w, :] for dy, dx in self.offsets], axis=-1
+        )
+        weights = self.coder_weights()
+        return self.coder_parameters(weights, context, weights["position_bias"])
+
+    def numpy_bits(self, codes) -> np.ndarray:
+        """The rate of integer codes ``(N, h, w, c)``, ``-log2 P`` per example (float64, (N,))."""
+        codes = np.asarray(codes)
+        loc, scale = self.numpy_parameters(codes)
+        return logistic_bits(codes, loc, scale).reshape(len(codes), -1).sum(axis=1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(code_shape=list(self.code_shape), filters=self.filters, kernel_size=self.kernel_size,
+                      code_radius=self.code_radius)
         return config
 
 
@@ -235,10 +459,14 @@ class CompressionAutoencoder(keras.Model):
         self.synthesis = synthesis
         self.lmbda = float(lmbda)
         self.seed = seed
-        self.entropy_model = LogisticEntropyModel(code_shape[-1], name="entropy_model")
+        self.entropy_model = self._make_entropy_model(code_shape)
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.bits_tracker = keras.metrics.Mean(name="bits")
         self.mse_tracker = keras.metrics.Mean(name="mse")
+
+    def _make_entropy_model(self, code_shape: tuple[int, ...]) -> layers.Layer:
+        """The factorised model: one logistic per code channel."""
+        return LogisticEntropyModel(code_shape[-1], name="entropy_model")
 
     def build(self, input_shape=None) -> None:
         # the transforms are built functional models and the entropy model's weights exist
@@ -292,9 +520,9 @@ class CompressionAutoencoder(keras.Model):
     def estimated_bits(self, codes) -> np.ndarray:
         """The model's rate of integer codes, ``-log2 P(codes)`` per image (float64, (N,))."""
         codes = np.asarray(codes)
-        loc = ops.convert_to_numpy(self.entropy_model.loc)
-        scale = np.exp(ops.convert_to_numpy(self.entropy_model.log_scale))
-        return logistic_bits(codes, loc, scale).reshape(len(codes), -1).sum(axis=1)
+        if codes.shape[1:] != self.code_shape:
+            raise ValueError(f"estimated_bits: expected codes of shape (N, {self.code_shape}), got {codes.shape}.")
+        return self.entropy_model.numpy_bits(codes)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -312,6 +540,32 @@ class CompressionAutoencoder(keras.Model):
         analysis = keras.saving.deserialize_keras_object(config.pop("analysis"))
         synthesis = keras.saving.deserialize_keras_object(config.pop("synthesis"))
         return cls(analysis, synthesis, **config)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class ContextCompressionAutoencoder(CompressionAutoencoder):
+    """:class:`CompressionAutoencoder` with a :class:`ContextEntropyModel` instead of the factorised one.
+
+    The same transforms, quantiser, loss and NumPy helpers; the rate of each code value is
+    conditioned on the values before it. Codes are clipped to ``[-code_radius, code_radius]``
+    (``model.codes`` does it; :mod:`course_lib.bitstream` writes them position by position).
+    Built on the page in notebook 09, section 5.
+    """
+
+    def __init__(self, analysis: keras.Model, synthesis: keras.Model, *, context_filters: int = 64,
+                 code_radius: int = 63, **kwargs) -> None:
+        self.context_filters = _check_channels("context_filters", context_filters)
+        self.code_radius = code_radius
+        super().__init__(analysis, synthesis, **kwargs)
+
+    def _make_entropy_model(self, code_shape: tuple[int, ...]) -> layers.Layer:
+        return ContextEntropyModel(code_shape, filters=self.context_filters, code_radius=self.code_radius,
+                                   name="entropy_model")
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(context_filters=self.context_filters, code_radius=self.code_radius)
+        return config
 
 
 def fit_compressor(
