@@ -194,12 +194,15 @@ class ContextCodeCoder(_Coder):
     """Encodes and decodes the codes of a model with a context entropy model, position by position.
 
     Position ``(i, j)``'s ``c`` values are written with one categorical table each over the
-    fixed alphabet ``-R ... R`` (``R = code_radius``): the logistic masses of
+    fixed alphabet ``-R ... R`` (``R = code_radius``), built from the logistic of
     :meth:`ContextEntropyModel.coder_parameters` at that position. The encoder computes each
     position's parameters from the code's values at the earlier positions, the decoder from the
     values it has decoded so far. The network runs in exact fixed-point arithmetic
-    (:meth:`ContextEntropyModel.coder_weights`), so both get the same parameters bit for bit
-    whichever files they batch together; the tables are elementwise functions of them.
+    (:meth:`ContextEntropyModel.coder_weights`), so both get the same locations and log-scales
+    bit for bit whichever files they batch together; the scales and tables are elementwise
+    float functions of them, identical on one machine and NumPy build. (Across processors whose
+    ``exp`` or ``tanh`` round differently, a table could differ in its last bit and a file
+    fail to decode; codecs meant for exchange precompute integer tables for a grid of scales.)
     Many files are coded in lockstep (:meth:`encode_many`, :meth:`decode_many`): ``h * w``
     steps for the whole batch instead of per file.
     """
@@ -218,10 +221,11 @@ class ContextCodeCoder(_Coder):
     def _tables(self, grid: np.ndarray, i: int, j: int) -> np.ndarray:
         """``(N, c, 2R + 1)`` tables of position ``(i, j)`` from the values before it in ``grid`` (N, h, w, c).
 
-        Each row is the logistic's CDF at the bin edges, differenced: the unit-bin masses of
-        :func:`course_lib.compression.logistic_likelihood` (constriction renormalises them and
-        gives every value at least its smallest probability, so a value in a far tail can still
-        be written).
+        Each row is the logistic's CDF at the bin edges, differenced: the unit-bin masses (as in
+        :func:`course_lib.compression.logistic_likelihood`, but without its floor and computed
+        from the CDF directly, which loses precision only far in the tails). constriction
+        renormalises each row to integer frequencies and gives every value at least its smallest
+        probability, so a value in a far tail can still be written.
         """
         context = self.entropy_model.context_at(grid, i, j)
         loc, scale = self.entropy_model.coder_parameters(self.weights, context, self.weights["position_bias"][i, j])

@@ -22,13 +22,13 @@ logistic's mass on ``[k - 1/2, k + 1/2]`` (:func:`logistic_likelihood`). The con
 (:class:`ContextEntropyModel`, in :class:`ContextCompressionAutoencoder`) predicts each code
 value's logistic from the code values at the positions before it (a mask-A convolution, as in
 the PixelCNN of notebook 10; Minnen, Ballé & Toderici 2018 without their hyperprior), so that
-neighbouring values, which are strongly correlated, cost fewer bits. :mod:`course_lib.bitstream`
+values that are predictable from their neighbours cost fewer bits. :mod:`course_lib.bitstream`
 turns the same probabilities into real bytes, and :mod:`course_lib.classic_codecs` measures
 JPEG, WebP and PNG on the same images.
 
-Built on the page in notebook 09, section 2 (transforms, entropy model and loss) and section 5
+Built on the page in notebook 09, section 2 (transforms, entropy model and loss) and section 6
 (the context model); the page versions are checked there against :class:`CompressionAutoencoder`
-and :class:`ContextEntropyModel` with the same weights.
+and :class:`ContextCompressionAutoencoder` with the same weights.
 """
 
 from __future__ import annotations
@@ -210,7 +210,9 @@ class ContextEntropyModel(layers.Layer):
     The mask-A kernel (:class:`course_lib.autoregressive.MaskedConv2D`, the PixelCNN's first
     layer in notebook 10) sees the ``kernel_size // 2`` rows above and the values to the left,
     never the position itself or a later one, so a decoder that has decoded the earlier
-    positions can compute the same distribution. The learned bias per position and channel
+    positions can compute the same distribution. The ``c`` values at one position are
+    conditionally independent given the earlier positions (the mask hides every channel of
+    the centre), so one evaluation gives all ``c`` distributions of a position. The learned bias per position and channel
     gives the first position (which sees nothing) its own distribution, and lets every position
     know where it is (the images are centred). Minnen, Ballé & Toderici (2018) without their
     hyperprior.
@@ -291,13 +293,25 @@ class ContextEntropyModel(layers.Layer):
     def coder_weights(self) -> dict[str, np.ndarray]:
         """The weights in fixed point: integers (held in float64) for the exact arithmetic of the coder.
 
-        Weights are rounded to multiples of ``2**-WEIGHT_BITS`` and the hidden activations to
-        multiples of ``2**-ACTIVATION_BITS`` (:meth:`coder_parameters`), so every product and sum
-        of the network is an integer below ``2**53``: float64 holds it exactly, and any
-        summation order (any BLAS, any batch size) gives the same result. The encoder and the
-        decoder therefore compute the same parameters bit for bit, whatever images they batch
-        together (an "integer network", Ballé, Johnston & Minnen 2019). Raises ``ValueError`` if
-        the weights are too large for that guarantee.
+        Counted in units of ``2**-16`` (``WEIGHT_BITS``), the kernels and the first bias are
+        rounded to integers; the later biases and the position bias to integers in units of
+        ``2**-28``, the scale of the sums they are added to. :meth:`coder_parameters` floors the
+        hidden activations to multiples of ``2**-12`` (``ACTIVATION_BITS``)::
+
+            a1 = context @ w0 + b0              units of 2**-16 (context: integer codes, |value| <= code_radius)
+            h1 = floor(relu(a1) / 2**4)         units of 2**-12
+            a2 = h1 @ w1 + b1                   units of 2**-28
+            h2 = floor(relu(a2) / 2**16)        units of 2**-12
+            a3 = h2 @ w2 + b2 + position_bias   units of 2**-28;  (loc, log_scale) = a3 / 2**28
+
+        Every product and partial sum is then an integer whose magnitude this method bounds from
+        the weights and ``code_radius`` (``a1``, ``a2``, ``a3`` below ``2**53``): float64 holds it
+        exactly, so any summation order (any BLAS, any batch size) gives the same ``loc`` and
+        ``log_scale`` bit for bit -- an "integer network" (Ballé, Johnston & Minnen 2019). The
+        scale and the tables that follow are elementwise float functions of these numbers: the
+        same on one machine and NumPy build whatever is batched, not guaranteed across processors
+        whose ``exp`` / ``tanh`` round differently. Raises ``ValueError`` if the weights are too
+        large for the bound.
         """
         def numpy(weight):
             return ops.convert_to_numpy(weight).astype(np.float64)
@@ -549,7 +563,7 @@ class ContextCompressionAutoencoder(CompressionAutoencoder):
     The same transforms, quantiser, loss and NumPy helpers; the rate of each code value is
     conditioned on the values before it. Codes are clipped to ``[-code_radius, code_radius]``
     (``model.codes`` does it; :mod:`course_lib.bitstream` writes them position by position).
-    Built on the page in notebook 09, section 5.
+    Built on the page in notebook 09, section 6.
     """
 
     def __init__(self, analysis: keras.Model, synthesis: keras.Model, *, context_filters: int = 64,
