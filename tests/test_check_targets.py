@@ -214,3 +214,22 @@ def test_a_prior_match_recorded_without_scales_does_not_count():
     row = next(r for r in check_targets.check(results) if r[0] ==
                "07_adversarial_autoencoders: AAE codes match the Gaussian prior at every kernel scale [full]")
     assert row[1] == "FAIL" and "cannot see shape" in row[2]
+
+
+def test_the_context_models_are_the_learned_codec_when_the_run_has_them():
+    workshop, _ = _both_profiles()
+    nb09 = next(r for r in workshop if r["notebook"] == "09_learned_compression")
+    name = "09_learned_compression: learned codec <= 0.5 x WebP's bytes at every PSNR in 24-30 dB [workshop]"
+    overhead = "09_learned_compression: payload within 5 % of the estimated rate [workshop]"
+
+    def status(label):
+        return next(s for n, s, _ in check_targets.check(workshop) if n == label)
+
+    # context models at twice the factorised files: the WebP target now fails, though the factorised curve passes
+    nb09["metrics"]["context_rd_curve"] = {"value": {
+        m: {**p, "bytes_per_image": 2 * p["bytes_per_image"]}
+        for m, p in nb09["metrics"]["codec_rd_curve"]["value"].items()}}
+    assert status(name) == "FAIL" and status(overhead) == "PASS"
+    # and a context model writing 6 % over its estimate fails the overhead target
+    nb09["metrics"]["context_rd_curve"]["value"]["100"]["payload_bytes"] = 1.06 * 400.0 / 8
+    assert status(overhead) == "FAIL"
