@@ -44,7 +44,7 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "08_anomaly_detection": {"anomaly_auroc_mean", "anomaly_auroc_by_class", "threshold_precision_recall",
                              "ood_auroc"},
     "09_learned_compression": {"codec_rd_curve", "jpeg_rd_curve", "webp_rd_curve", "png_bytes_per_image",
-                               "bytes_at_psnr_26"},
+                               "bytes_at_psnr_26", "context_rd_curve", "context_bytes_saved", "context_webp_ratio"},
     "10_vq_vae": {"vqvae_test_mse", "codebook_usage", "codebook_perplexity", "prior_nll_bits_per_code",
                   "vqvae_cond_class_accuracy", "vqvae_frechet", "uniform_prior_frechet"},
     "11_sequence_autoencoders": {"text_vae", "text_ae_vs_vae", "audio_vae_test_loss", "audio_cond_class_accuracy"},
