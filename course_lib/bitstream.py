@@ -72,11 +72,23 @@ def _constriction():
 
 
 def model_tag(model) -> int:
-    """A 16-bit tag of the model's weights (CRC-32 of their float32 bytes, low 16 bits)."""
+    """A 16-bit tag of the model's weights (CRC-32 of their float32 bytes, low 16 bits).
+
+    For a context entropy model the code radius (the coder's alphabet) enters the CRC too: two
+    models with the same weights and different alphabets write different files.
+    """
     crc = 0
     for weights in model.get_weights():
         crc = zlib.crc32(np.ascontiguousarray(weights, dtype=np.float32).tobytes(), crc)
+    radius = getattr(getattr(model, "entropy_model", None), "code_radius", None)
+    if radius is not None:
+        crc = zlib.crc32(f"code_radius={int(radius)}".encode(), crc)
     return crc & 0xFFFF
+
+
+def _name_file(exc: BitstreamError, index: int, name: bool) -> BitstreamError:
+    """The same error, prefixed with the file's index in the caller's list when there are several."""
+    return BitstreamError(f"file {index}: {exc}") if name else exc
 
 
 def _checksum(payload: bytes) -> int:
@@ -185,9 +197,18 @@ class CodeCoder(_Coder):
         """Integer codes ``(N, h, w, c)`` to ``N`` files' bytes."""
         return [self.encode(one) for one in codes]
 
-    def decode_many(self, files: Sequence[bytes]) -> np.ndarray:
-        """``N`` files' bytes back to integer codes (int64, ``(N, h, w, c)``)."""
-        return np.stack([self.decode(data) for data in files])
+    def decode_many(self, files: Sequence[bytes], first_index: int = 0) -> np.ndarray:
+        """``N`` files' bytes back to integer codes (int64, ``(N, h, w, c)``).
+
+        An error names the file by ``first_index`` + its position in ``files`` (when there are several).
+        """
+        out = np.empty((len(files), *self.code_shape), np.int64)
+        for n, data in enumerate(files):
+            try:
+                out[n] = self.decode(data)
+            except BitstreamError as exc:
+                raise _name_file(exc, first_index + n, len(files) > 1 or first_index > 0) from None
+        return out
 
 
 class ContextCodeCoder(_Coder):
@@ -214,8 +235,10 @@ class ContextCodeCoder(_Coder):
         self.entropy_model = model.entropy_model
         self.weights = self.entropy_model.coder_weights()
         self.radius = int(self.entropy_model.code_radius)
-        #: the edges of the unit bins of the alphabet -R ... R: -R - 1/2, ..., R + 1/2
+        #: the edges of the bins of the alphabet -R ... R: -inf, -R + 1/2, ..., R - 1/2, +inf (the end bins
+        #: take the tails, as clipping does: a table never sums to 0, wherever the logistic lies)
         self._edges = np.arange(-self.radius, self.radius + 2, dtype=np.float64) - 0.5
+        self._edges[0], self._edges[-1] = -np.inf, np.inf
         self._categorical = self._constriction.stream.model.Categorical(perfect=False)
 
     def _tables(self, grid: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -223,7 +246,8 @@ class ContextCodeCoder(_Coder):
 
         Each row is the logistic's CDF at the bin edges, differenced: the unit-bin masses (as in
         :func:`course_lib.compression.logistic_likelihood`, but without its floor and computed
-        from the CDF directly, which loses precision only far in the tails). constriction
+        from the CDF directly, which loses precision only far in the tails), the two end bins
+        with the tails beyond them. constriction
         renormalises each row to integer frequencies and gives every value at least its smallest
         probability, so a value in a far tail can still be written.
         """
@@ -234,6 +258,8 @@ class ContextCodeCoder(_Coder):
 
     def encode_many(self, codes: np.ndarray) -> list[bytes]:
         """Integer codes ``(N, h, w, c)`` to ``N`` files' bytes."""
+        if len(codes) == 0:
+            return []
         codes = np.stack([self._check_codes(one) for one in codes])
         encoders = [self._constriction.stream.queue.RangeEncoder() for _ in codes]
         h, w, _ = self.code_shape
@@ -245,15 +271,20 @@ class ContextCodeCoder(_Coder):
                     encoder.encode(symbols[n], self._categorical, tables[n])
         return [self._file(encoder.get_compressed()) for encoder in encoders]
 
-    def decode_many(self, files: Sequence[bytes]) -> np.ndarray:
-        """``N`` files' bytes back to integer codes (int64, ``(N, h, w, c)``)."""
+    def decode_many(self, files: Sequence[bytes], first_index: int = 0) -> np.ndarray:
+        """``N`` files' bytes back to integer codes (int64, ``(N, h, w, c)``).
+
+        An error names the file by ``first_index`` + its position in ``files`` (when there are several).
+        """
         decoders = []
         for n, data in enumerate(files):
             try:
                 decoders.append(self._constriction.stream.queue.RangeDecoder(self._words(data)))
             except BitstreamError as exc:
-                raise BitstreamError(f"file {n}: {exc}") if len(files) > 1 else exc from None
+                raise _name_file(exc, first_index + n, len(files) > 1 or first_index > 0) from None
         grid = np.zeros((len(files), *self.code_shape), np.int64)
+        if len(files) == 0:
+            return grid
         h, w, _ = self.code_shape
         for i in range(h):
             for j in range(w):
@@ -292,7 +323,8 @@ def compress(model, images: np.ndarray, batch_size: int = 1024) -> list[bytes]:
     """Every image to its own file's bytes (codes from ``model.codes``)."""
     coder = coder_for(model)
     codes = model.codes(images, batch_size)
-    return [data for start in range(0, len(codes), batch_size) for data in coder.encode_many(codes[start : start + batch_size])]
+    return [data for start in range(0, len(codes), batch_size)
+            for data in coder.encode_many(codes[start : start + batch_size])]
 
 
 def decompress(model, files: Sequence[bytes], batch_size: int = 1024) -> np.ndarray:
@@ -300,6 +332,7 @@ def decompress(model, files: Sequence[bytes], batch_size: int = 1024) -> np.ndar
     if len(files) == 0:
         raise ValueError("decompress: no files given")
     coder = coder_for(model)
-    codes = np.concatenate([coder.decode_many(files[start : start + batch_size]) for start in range(0, len(files), batch_size)])
+    codes = np.concatenate([coder.decode_many(files[start : start + batch_size], first_index=start)
+                            for start in range(0, len(files), batch_size)])
     return model.decode_codes(codes, batch_size)
 

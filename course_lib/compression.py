@@ -266,7 +266,11 @@ class ContextEntropyModel(layers.Layer):
 
     # ------------------------------------------------------------------ Keras side (training)
     def parameters(self, y_hat):
-        """``(loc, scale)`` of every code value, each ``(N, h, w, c)``, from the earlier positions."""
+        """``(loc, scale)`` of every code value, each ``(N, h, w, c)``, from the earlier positions.
+
+        In training ``y_hat`` is the noisy code ``y + u`` (unclipped), at test time the rounded one;
+        the coder conditions on the rounded values clipped to ``code_radius``.
+        """
         h1 = ops.relu(self.masked_conv(y_hat))
         params = self.head(self.hidden(h1)) + self.position_bias
         loc, log_scale = ops.split(params, 2, axis=-1)
@@ -330,6 +334,8 @@ class ContextEntropyModel(layers.Layer):
         def column_sum(matrix):
             return float(np.abs(matrix).sum(axis=0).max())
 
+        if not all(np.all(np.isfinite(v)) for v in q.values()):
+            raise ValueError("the context model's weights hold NaN or infinite values: it cannot code (was training unstable?)")
         a1 = self.code_radius * column_sum(q["w0"]) + float(np.abs(q["b0"]).max())
         a2 = a1 / 2.0 ** (WEIGHT_BITS - ACTIVATION_BITS) * column_sum(q["w1"]) + float(np.abs(q["b1"]).max())
         a3 = (a2 / w * column_sum(q["w2"]) + float(np.abs(q["b2"]).max())

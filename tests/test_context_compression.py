@@ -232,3 +232,52 @@ def test_encoder_rejects_codes_outside_the_alphabet():
     far[2, 2, 1] = 4
     with pytest.raises(ValueError, match="support"):
         bitstream.encode_to_bytes(model, far)
+
+
+def test_a_distribution_far_outside_the_alphabet_still_codes_the_clipped_value():
+    model = context_model(radius=3)
+    bias = np.zeros(model.entropy_model.position_bias.shape, "float32")
+    bias[..., :4] = 70.0  # every location far above the alphabet -3 ... 3
+    bias[..., 4:] = -5.0  # and the smallest scale: all the logistic's mass beyond the last edge
+    model.entropy_model.position_bias.assign(bias)
+    for weight in (model.entropy_model.head.kernel, model.entropy_model.head.bias):
+        weight.assign(np.zeros(weight.shape, "float32"))
+    x = images(3)
+    files = bitstream.compress(model, x)
+    np.testing.assert_array_equal(bitstream.decompress(model, files), model.reconstruct(x))
+
+
+def test_an_error_names_the_file_by_its_place_in_the_whole_list():
+    model = context_model()
+    files = bitstream.compress(model, images(7))
+    files[5] = files[5][:-1]
+    with pytest.raises(bitstream.BitstreamError, match="^file 5: corrupted or truncated"):
+        bitstream.decompress(model, files, batch_size=3)  # batches 0-2, 3-5, 6
+    factorised = compression.CompressionAutoencoder(
+        compression.analysis_transform(4, (8,)), compression.synthesis_transform(4, (8,))
+    )
+    files = bitstream.compress(factorised, images(7))
+    files[4] = b"PK" + files[4][2:]
+    with pytest.raises(bitstream.BitstreamError, match="^file 4: not a file of this codec"):
+        bitstream.decompress(factorised, files, batch_size=3)
+
+
+def test_empty_batches_and_the_radius_in_the_tag():
+    model = context_model()
+    coder = bitstream.coder_for(model)
+    assert coder.encode_many(np.zeros((0, 7, 7, 4), np.int64)) == []
+    assert coder.decode_many([]).shape == (0, 7, 7, 4)
+    other = context_model(radius=7)
+    other.set_weights(model.get_weights())
+    assert bitstream.model_tag(other) != bitstream.model_tag(model)  # same weights, another alphabet
+    with pytest.raises(bitstream.BitstreamError, match="another model"):
+        bitstream.decode_from_bytes(other, bitstream.compress(model, images(1))[0])
+
+
+def test_weights_that_are_not_finite_are_refused():
+    layer = context_model().entropy_model
+    kernel = np.asarray(layer.head.kernel).copy()
+    kernel[0, 0] = np.nan
+    layer.head.kernel.assign(kernel)
+    with pytest.raises(ValueError, match="NaN"):
+        layer.coder_weights()
