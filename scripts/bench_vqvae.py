@@ -205,8 +205,9 @@ Recommended settings (seconds measured on this shared CPU; they varied up to 2x 
   inside 5 minutes but over the 4-minute aim; 2 prior epochs save ~20 s, and the plain
   variant for 1 epoch another ~30 s.
 - full (notebook 10's full profile): K = 256, filters (16, 128), 10 VQ-VAE epochs (~78 s each
-  here), prior 64 filters with a 13x13 first kernel for 15 epochs (~130 s each here), 10,000
-  samples per temperature -- about an hour and more on this CPU; meant for a GPU.
+  here), two priors for 12 epochs each, warm-up + cosine -- a PixelCNN (64 filters, 13x13 first kernel;
+  75-135 s per epoch) and a causal transformer (dim 128, 4 blocks; 192-242 s per epoch) --, 10,000
+  samples per temperature: 62-98 minutes on this CPU (10 and 12 prior epochs); meant for a GPU.
 """
 
 from __future__ import annotations
