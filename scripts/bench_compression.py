@@ -132,6 +132,14 @@ which notebook 09's model at lambda 2400 trained in 170.6 s and gave the same 17
 
 The real files match the estimates above within 1 B.
 
+The context model at the top of the range with real files, trained as long as in the full profile (``--epochs
+20 --images 1000 --lambdas 2400 --context 64 --qualities all``; 8,600 steps, 662 s of training on a machine of
+the usual speed, alone on the CPU): **121.1 B files at 30.06 dB** (109.2 B estimated payload, written +1.8 %;
+every file decoded bit for bit; largest code 27, none clipped). WebP at 30.06 dB on the same images: 183.4 B
+(interpolated), a ratio of **0.660**; JPEG 0.298 x. Against 0.707 at 27.0 dB after 3 epochs and 0.702 at 29.0
+dB after 8: longer training moves the point up the curve (+3 dB for +13 % bytes) but not towards half of
+WebP's bytes. Half of WebP at 30 dB would be 91 B, 81 B of payload with this header: 26 % below this model.
+
 A channel context within a position, measured (``--channel-context``, an exploration with no coder: each
 channel's location and log-scale also get a learned linear function of the channels before it at the same
 position; lambda 2400, the same recipe): 94.44 B of estimated payload at 27.06 dB against the context
@@ -352,17 +360,19 @@ def main(argv: list[str] | None = None) -> int:
 
     for codec, limit, what in (("webp", 0.5, "<= 0.5 x WebP at 24-30 dB"), ("jpeg", 1.0, "< JPEG everywhere")):
         sizes, psnrs = zip(*curves[codec], strict=True)
-        verdicts = []
+        verdicts, outside = [], []
         for p in learned:
-            if codec == "webp" and not 24 <= p["psnr"] <= 30:
-                continue
             try:
                 ratio = p["bytes"] / classic_codecs.bytes_at_psnr(sizes, psnrs, p["psnr"])
             except ValueError:
                 ratio = p["bytes"] / min(sizes) if p["psnr"] < min(psnrs) else float("inf")
-            verdicts.append((p["lambda"], round(ratio, 3)))
+            judged = codec != "webp" or 24 <= p["psnr"] <= 30
+            (verdicts if judged else outside).append((p["lambda"], round(ratio, 3)))
         ok = bool(verdicts) and all(r <= limit if codec == "webp" else r < limit for _, r in verdicts)
-        print(f"target {what}: {'PASS' if ok else 'FAIL'} (lambda, size ratio): {verdicts}")
+        verdict = "PASS" if ok else ("no learned point inside the range" if not verdicts else "FAIL")
+        print(f"target {what}: {verdict} (lambda, size ratio): {verdicts}")
+        if outside:  # reported, not judged: their PSNR is outside 24-30 dB
+            print(f"  outside 24-30 dB, not judged (lambda, size ratio): {outside}")
     worst = max(p["overhead"] for p in learned)
     print(f"target payload within 5 % of the estimate: {'PASS' if worst < 0.05 else 'FAIL'} (worst {worst:+.2%})")
     return 0
