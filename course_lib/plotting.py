@@ -517,13 +517,24 @@ class _PlainLogFormatter(LogFormatter):
         return f"{x:g}" if super().__call__(x, pos) else ""
 
 
+def plain_log_axis(ax: Axes, axis: str = "x") -> None:
+    """Put ``axis`` ("x" or "y") of ``ax`` on a log scale that stays readable over a short range.
+
+    Tick labels are plain numbers (100, 200, 300; not 10^2, 2x10^2), some minor ticks are
+    labelled and a faint minor grid is drawn: for quantities such as loss curves or file sizes
+    in bytes, which rarely span even two decades.
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"plain_log_axis: axis must be 'x' or 'y', got {axis!r}.")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target.set_major_formatter(_PlainLogFormatter())
+    target.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ax.grid(True, which="minor", axis=axis, alpha=0.15)
+
+
 def _log_y(ax: Axes) -> None:
-    """Log y-axis that stays readable over a short range: plain-number labels on some minor
-    ticks and a faint minor grid (loss curves rarely span even two decades)."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(_PlainLogFormatter())
-    ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
-    ax.grid(True, which="minor", axis="y", alpha=0.15)
+    plain_log_axis(ax, "y")
 
 
 @_styled

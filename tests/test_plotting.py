@@ -310,6 +310,20 @@ def test_plot_history_selected_metric_without_validation_and_log_scale():
     assert ax.get_yscale() == "log"
 
 
+def test_plain_log_axis_labels_ticks_as_plain_numbers():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([60, 900], [20, 30])
+    plotting.plain_log_axis(ax, "x")
+    fig.canvas.draw()
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    labels = [t.get_text() for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)]
+    assert "100" in labels and "200" in labels
+    assert not any("10^" in t or "times" in t for t in labels)
+    with pytest.raises(ValueError, match="'x' or 'y'"):
+        plotting.plain_log_axis(ax, "z")
+
+
 def test_plot_history_learning_rate_only_when_asked():
     fig = plotting.plot_history(history(), metrics=["loss", "learning_rate"], title="t")
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "learning_rate"]
