@@ -190,8 +190,10 @@ def test_written_bytes_are_close_to_the_estimated_rate():
     files = bitstream.compress(model, x)
     payload_bits = 8 * np.array([len(f) - bitstream.HEADER_BYTES for f in files])
     estimated = model.estimated_bits(model.codes(x))
-    assert np.all(payload_bits >= estimated - 1)
-    assert np.all(payload_bits <= estimated + 40)
+    # the coder's ending, rounded to whole bytes: about a byte more than -log2 P, at most three;
+    # a few bits fewer when the stream happens to end in zero bytes, which the file leaves out
+    assert np.all(payload_bits >= estimated - 16)
+    assert np.all(payload_bits <= estimated + 24)
 
 
 def test_a_context_file_and_a_factorised_file_are_told_apart():
