@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cosine", action="store_true", help="decay the VQ-VAE's learning rate to 0 (cosine)")
     p.add_argument("--load-vqvae", help="a saved VQ-VAE (.keras) to use instead of training one (--variants is ignored)")
     p.add_argument("--save-vqvae", help="save the last trained VQ-VAE to this .keras file")
+    p.add_argument("--save-prior", help="save the trained prior to this .keras file")
+    p.add_argument("--load-prior", help="a saved prior (.keras) to sample instead of training one")
     p.add_argument("--prior", choices=("pixelcnn", "transformer"), default="pixelcnn",
                    help="the autoregressive prior: masked-conv PixelCNN or causal transformer")
     p.add_argument("--prior-dim", type=int, default=128, help="transformer: token width")
@@ -278,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior-epochs", type=int, default=3, help="0: skip the prior and its samples")
     p.add_argument("--prior-batch-size", type=int, default=256)
     p.add_argument("--prior-lr", type=float, default=2e-3)
+    p.add_argument("--label-dropout", type=float, default=0.0,
+                   help="hide the class of this share of the prior's training grids (needed for --guidance)")
+    p.add_argument("--guidance", type=_floats, default=(1.0,),
+                   help="classifier-free guidance scales to sample with at each temperature (1 = none)")
     p.add_argument("--temperatures", type=_floats, default=(0.7, 1.0))
     p.add_argument("--n-samples", type=int, default=1000)
     p.add_argument("--train-size", type=int)
@@ -351,17 +357,25 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---------------------------------------------------------------- the prior
     codes_te = model.encode(x_te)
-    if args.prior_epochs:  # 0 = VQ-VAE only
+    if args.load_prior:
+        from course_lib import saved_models
+
+        prior = saved_models.load_file(args.load_prior, compile=False)
+        out["loaded_prior"] = args.load_prior
+        out["prior"] = {"test_bits_per_code": round(prior.nll_bits_per_code(codes_te, y_te), 4),
+                        "label_dropout": prior.label_dropout}
+        args.prior_epochs = args.prior_epochs or 1  # sample below
+    elif args.prior_epochs:  # 0 = VQ-VAE only
         t0 = time.perf_counter()
         codes_tr = model.encode(x_tr)
         if args.prior == "transformer":
             prior = autoregressive.TransformerPrior(
                 args.num_codes, model.grid_shape, 10, dim=args.prior_dim, depth=args.prior_depth,
-                num_heads=args.prior_heads, dropout=args.prior_dropout)
+                num_heads=args.prior_heads, dropout=args.prior_dropout, label_dropout=args.label_dropout)
         else:
             prior = autoregressive.PixelCNNPrior(
                 args.num_codes, model.grid_shape, 10, filters=args.prior_filters,
-                n_blocks=args.prior_blocks, first_kernel=args.prior_first_kernel)
+                n_blocks=args.prior_blocks, first_kernel=args.prior_first_kernel, label_dropout=args.label_dropout)
         lr = args.prior_lr
         steps_per_epoch = -(-len(codes_tr) // args.prior_batch_size)
         steps = args.prior_epochs * steps_per_epoch
@@ -382,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                         "uniform_bits_per_code": round(float(np.log2(args.num_codes)), 4),
                         "train_bits_per_code_last_epoch": round(float(prior.history.history["bits_per_code"][-1]), 4),
                         "seconds": seconds["prior"], "seconds_per_epoch": round(timer.seconds_per_epoch, 2)}
+        if args.save_prior:
+            prior.save(args.save_prior)
         rows += [("prior", "test NLL bits/code", f"{bits:.3f} (uniform {np.log2(args.num_codes):.3f})"),
                  ("prior", "seconds (per epoch)", f"{seconds['prior']} ({out['prior']['seconds_per_epoch']})")]
 
@@ -404,22 +420,31 @@ def main(argv: list[str] | None = None) -> int:
              ("reconstructions", "Fréchet (other test images)", f"{recon_frechet:.2f}"),
              ("reconstructions", "judge class accuracy (test)", f"{out['reconstruction_class_accuracy']:.4f}")]
     out["samples"] = {}
-    for temp in args.temperatures if args.prior_epochs else ():
+    settings = [(t, g) for t in args.temperatures for g in args.guidance] if args.prior_epochs else []
+    for temp, scale in settings:
         t0 = time.perf_counter()
-        grids = prior.sample(n, labels, temperature=temp, seed=args.seed)
+        grids = prior.sample(n, labels, temperature=temp, guidance=scale, seed=args.seed)
         t_sample = time.perf_counter() - t0
         images = model.decode(grids)
         acc = judge.class_accuracy(j, images, labels)
-        fd = frechet.frechet_distance(real_feats, j.features(images))
+        feats = j.features(images)
+        fd = frechet.frechet_distance(real_feats, feats)
+        # within-class spread of the judge's features, relative to real test images of the same class
+        spread = float(np.mean([
+            np.mean(np.sum((feats[labels == c] - feats[labels == c].mean(0)) ** 2, 1))
+            / np.mean(np.sum((real_feats[y_te[:n] == c] - real_feats[y_te[:n] == c].mean(0)) ** 2, 1))
+            for c in range(10)]))
         s = vq.code_statistics(grids, args.num_codes)
-        out["samples"][str(temp)] = {"class_accuracy": round(acc, 4), "frechet": round(fd, 2),
-                                     "sample_seconds": round(t_sample, 1),
+        key = str(temp) if scale == 1.0 else f"{temp}, guidance {scale}"
+        out["samples"][key] = {"class_accuracy": round(acc, 4), "frechet": round(fd, 2),
+                                     "spread": round(spread, 4), "sample_seconds": round(t_sample, 1),
                                      "seconds": round(time.perf_counter() - t0, 1),
                                      "sample_code_perplexity": round(s["perplexity"], 2)}
-        seconds[f"samples_T{temp}"] = out["samples"][str(temp)]["seconds"]
-        rows += [(f"T = {temp}", "judge class accuracy", f"{acc:.4f}"),
-                 (f"T = {temp}", "Fréchet", f"{fd:.2f}"),
-                 (f"T = {temp}", "seconds (sampling)", f"{seconds[f'samples_T{temp}']} ({t_sample:.1f})")]
+        seconds[f"samples_T{key}"] = out["samples"][key]["seconds"]
+        rows += [(f"T = {key}", "judge class accuracy", f"{acc:.4f}"),
+                 (f"T = {key}", "Fréchet", f"{fd:.2f}"),
+                 (f"T = {key}", "within-class spread / real", f"{spread:.3f}"),
+                 (f"T = {key}", "seconds (sampling)", f"{seconds[f'samples_T{key}']} ({t_sample:.1f})")]
     seconds["total"] = round(time.perf_counter() - t_start, 1)
     out["seconds"] = seconds
 

@@ -195,10 +195,24 @@ def _vq_fixes(r: Mapping[str, Any]) -> tuple[bool, str]:
                                             f"{fixed:.3f} (target: >= 0.9 with the fixes, above plain)")
 
 
+GUIDANCE_SCALE = "1.5"  # the one guided setting the class-accuracy target may be met with, chosen before any run
+
+
 def _vq_class_accuracy(r: Mapping[str, Any]) -> tuple[bool, str]:
+    """At T = 1, unguided -- or with classifier-free guidance at the fixed scale GUIDANCE_SCALE, if its
+    samples' Fréchet distance also stays below the VAE-GAN's (guidance must not buy accuracy with realism)."""
     acc, n = _metric(r, "vqvae_cond_class_accuracy"), _metric(r, "frechet_samples")
-    return acc >= 0.85 and n >= 10000, (f"VQ-VAE class-conditional samples at T = 1: judge class accuracy {acc:.4f} "
-                                        f"on {n} samples (target >= 0.85 on >= 10,000)")
+    text = f"VQ-VAE class-conditional samples at T = 1 on {n} samples: judge class accuracy {acc:.4f}"
+    ok = acc >= 0.85
+    guided = r["metrics"].get("vqvae_guided_class_accuracy", {}).get("value", {})
+    if GUIDANCE_SCALE in guided:
+        g_acc = guided[GUIDANCE_SCALE]
+        g_fd = _metric(r, "vqvae_guided_frechet")[GUIDANCE_SCALE]
+        vaegan = _metric(r, "compare_frechet").get("VAE-GAN (07)")
+        text += (f", with guidance s = {GUIDANCE_SCALE} {g_acc:.4f} (Fréchet {g_fd:.2f}, VAE-GAN "
+                 f"{'not run' if vaegan is None else f'{vaegan:.2f}'})")
+        ok = ok or (g_acc >= 0.85 and vaegan is not None and g_fd < vaegan)
+    return ok and n >= 10000, text + f" (target >= 0.85 on >= 10,000, unguided or at s = {GUIDANCE_SCALE})"
 
 
 def _vq_below_vaegan(min_samples: int) -> Check:
@@ -313,7 +327,8 @@ TARGETS: dict[str, list[tuple[str, Check, str]]] = {
         ("codebook fixes: usage >= 0.9, above the plain codebook's", _vq_fixes, WORKSHOP),
         ("VQ-VAE samples' Fréchet distance below the VAE-GAN's", _vq_below_vaegan(1000), WORKSHOP),
         ("VQ-VAE test MSE <= 0.0050 with >= 90 % of the codebook used", _vq_reconstruction, FULL),
-        ("class accuracy of samples at T = 1 >= 0.85 (10,000 samples)", _vq_class_accuracy, FULL),
+        ("class accuracy of samples at T = 1 >= 0.85 (10,000 samples; unguided or guidance 1.5)", _vq_class_accuracy,
+         FULL),
         ("Fréchet distance below the VAE-GAN's on 10,000 samples", _vq_below_vaegan(10000), FULL),
     ],
     "11_sequence_autoencoders": [
