@@ -113,3 +113,54 @@ def frechet_distance_images(
     values from the same judge version and similar sample sizes.
     """
     return frechet_distance(judge.features(images_a), judge.features(images_b))
+
+
+def within_class_spread(
+    feats: np.ndarray,
+    classes: np.ndarray,
+    real_feats: np.ndarray,
+    real_classes: np.ndarray,
+) -> float:
+    """How varied generated samples are within each class, relative to real images.
+
+    For each class ``c`` present in ``real_classes``: the mean squared distance of the
+    samples of class ``c`` to their own mean (the trace of their covariance) divided by the
+    same quantity for the real images of class ``c``; the result is the mean of these ratios
+    over the classes. 1 means as varied as the real images of the same classes, below 1 less
+    varied (a sampler that sharpens -- a low temperature, strong guidance -- moves it down),
+    0 means one image per class repeated. Unlike :func:`frechet_distance` it says nothing
+    about *where* the samples lie, only how much they vary, so read the two together.
+
+    ``feats`` ``(N, d)`` and ``real_feats`` ``(M, d)`` are feature vectors (the judge's, as for
+    the Fréchet distance); ``classes`` and ``real_classes`` their integer class ids (for
+    samples: the class that was asked for). Every class of ``real_classes`` needs at least
+    two samples and two real images. Written for notebook 10's temperature and guidance
+    sweeps and ``scripts/bench_vqvae.py``.
+    """
+    a = check_vectors(feats, "feats", "within_class_spread", row="sample", col="feature")
+    b = check_vectors(real_feats, "real_feats", "within_class_spread", row="sample", col="feature")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"within_class_spread: feats has {a.shape[1]} features per sample, real_feats "
+            f"{b.shape[1]}. Compute both with the same feature extractor."
+        )
+    ya, yb = np.asarray(classes), np.asarray(real_classes)
+    for y, x, name in ((ya, a, "classes"), (yb, b, "real_classes")):
+        if y.shape != (len(x),):
+            raise ValueError(
+                f"within_class_spread: {name} must hold one class id per row of its features "
+                f"(shape ({len(x)},)), got shape {y.shape}."
+            )
+    ratios = []
+    for c in np.unique(yb):
+        fake, real = a[ya == c], b[yb == c]
+        if len(fake) < 2 or len(real) < 2:
+            raise ValueError(
+                f"within_class_spread: class {c} has {len(fake)} sample(s) and {len(real)} real "
+                "image(s); each class of real_classes needs at least two of both."
+            )
+        real_spread = np.mean(np.sum((real - real.mean(0)) ** 2, axis=1))
+        if real_spread == 0:
+            raise ValueError(f"within_class_spread: the real images of class {c} are all identical.")
+        ratios.append(np.mean(np.sum((fake - fake.mean(0)) ** 2, axis=1)) / real_spread)
+    return float(np.mean(ratios))

@@ -450,11 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         acc = judge.class_accuracy(j, images, labels)
         feats = j.features(images)
         fd = frechet.frechet_distance(real_feats, feats)
-        # within-class spread of the judge's features, relative to real test images of the same class
-        spread = float(np.mean([
-            np.mean(np.sum((feats[labels == c] - feats[labels == c].mean(0)) ** 2, 1))
-            / np.mean(np.sum((real_feats[y_te[:n] == c] - real_feats[y_te[:n] == c].mean(0)) ** 2, 1))
-            for c in range(10)]))
+        spread = frechet.within_class_spread(feats, labels, real_feats, y_te[:n])
         s = vq.code_statistics(grids, args.num_codes)
         key = str(temp) if scale == 1.0 else f"{temp}, guidance {scale}"
         out["samples"][key] = {"class_accuracy": round(acc, 4), "frechet": round(fd, 2),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course_lib.frechet import frechet_distance, frechet_distance_images
+from course_lib.frechet import frechet_distance, frechet_distance_images, within_class_spread
 
 
 def _gauss(n, d, seed, mean=0.0, scale=1.0):
@@ -130,3 +130,53 @@ def test_images_convenience_uses_the_judges_features():
     assert frechet_distance_images(fake, x, y) == pytest.approx(
         frechet_distance(fake.features(x), fake.features(y))
     )
+
+
+def _classes_data(rng, n_per_class, scales, d=6):
+    """Features of len(scales) classes, class c centred far from the others with spread scales[c]."""
+    feats, ys = [], []
+    for c, s in enumerate(scales):
+        feats.append(10.0 * c + s * rng.standard_normal((n_per_class, d)))
+        ys.append(np.full(n_per_class, c))
+    return np.concatenate(feats), np.concatenate(ys)
+
+
+def test_within_class_spread_is_one_for_the_same_distribution_and_scales_quadratically():
+    rng = np.random.default_rng(0)
+    real, y_real = _classes_data(rng, 4000, [1.0, 2.0, 0.5])
+    same, y_same = _classes_data(rng, 4000, [1.0, 2.0, 0.5])
+    half, y_half = _classes_data(rng, 4000, [0.5, 1.0, 0.25])  # every class half as wide
+    assert within_class_spread(same, y_same, real, y_real) == pytest.approx(1.0, abs=0.05)
+    assert within_class_spread(half, y_half, real, y_real) == pytest.approx(0.25, abs=0.02)
+
+
+def test_within_class_spread_is_per_class_not_pooled():
+    """Samples whose classes are all piled at one point score 0, however far apart the classes are."""
+    rng = np.random.default_rng(1)
+    real, y_real = _classes_data(rng, 500, [1.0, 1.0])
+    collapsed = np.repeat(np.array([[0.0] * 6, [50.0] * 6]), 300, axis=0)
+    assert within_class_spread(collapsed, np.repeat([0, 1], 300), real, y_real) == 0.0
+    # the pooled spread of these samples is huge; a wrong (pooled) implementation would be far above 1
+    assert np.mean(np.sum((collapsed - collapsed.mean(0)) ** 2, 1)) > 1000
+
+
+def test_within_class_spread_averages_the_class_ratios():
+    rng = np.random.default_rng(2)
+    real, y_real = _classes_data(rng, 4000, [1.0, 1.0])
+    fake, y_fake = _classes_data(rng, 4000, [1.0, 0.0])  # class 1 collapsed: ratios 1 and 0
+    assert within_class_spread(fake, y_fake, real, y_real) == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda f, y, r, yr: (f[:, :3], y, r, yr), "same feature extractor"),
+    (lambda f, y, r, yr: (f, y[:-1], r, yr), "one class id per row"),
+    (lambda f, y, r, yr: (f[y != 1], y[y != 1], r, yr), "class 1 has 0 sample"),
+    (lambda f, y, r, yr: (f, y, np.zeros_like(r), yr), "all identical"),
+    (lambda f, y, r, yr: (f.reshape(-1), y, r, yr), "2-D array"),
+])
+def test_within_class_spread_bad_input(change, match):
+    rng = np.random.default_rng(3)
+    real, y_real = _classes_data(rng, 20, [1.0, 1.0])
+    fake, y_fake = _classes_data(rng, 20, [1.0, 1.0])
+    with pytest.raises(ValueError, match=match):
+        within_class_spread(*change(fake, y_fake, real, y_real))
