@@ -51,12 +51,17 @@ SUPPORT_SCALES = 16.0
 MAX_RADIUS = 255
 #: The context model's predicted log-scales are clipped to this range (scales 0.0067 to 2981).
 LOG_SCALE_RANGE = (-5.0, 8.0)
+#: What the loss weighs against the rate: ``"sse"`` (R + lambda SSE) or ``"psnr"`` (R - lambda PSNR).
+DISTORTIONS = ("sse", "psnr")
+#: Added to each image's MSE in :func:`psnr_distortion` so that a perfect image has a finite PSNR (100 dB).
+PSNR_MSE_FLOOR = 1e-10
 #: The context model's coder computes in fixed point: weights in multiples of 2**-16 ...
 WEIGHT_BITS = 16
 #: ... and hidden activations in multiples of 2**-12 (see ContextEntropyModel.coder_weights).
 ACTIVATION_BITS = 12
 
 __all__ = [
+    "DISTORTIONS",
     "CompressionAutoencoder",
     "ContextCompressionAutoencoder",
     "ContextEntropyModel",
@@ -65,6 +70,7 @@ __all__ = [
     "fit_compressor",
     "logistic_bits",
     "logistic_likelihood",
+    "psnr_distortion",
     "quantize",
     "synthesis_transform",
 ]
@@ -114,6 +120,19 @@ def logistic_likelihood(y, loc, scale):
     upper = ops.sigmoid(sign * (centred + 0.5) / scale)
     lower = ops.sigmoid(sign * (centred - 0.5) / scale)
     return ops.maximum(ops.abs(upper - lower), LIKELIHOOD_FLOOR)
+
+
+def psnr_distortion(x, x_hat):
+    """Each image's PSNR in dB, ``-10 log10(MSE_i)`` for pixel values in [0, 1], shape (N,).
+
+    The loss ``R - lambda * PSNR`` weighs an image's squared error by ``1 / MSE_i``: a dB is
+    the same relative drop in error for every image, so an easy image's error counts as much as
+    a hard one's. It is the negative log-likelihood of a Gaussian decoder whose variance is fitted
+    to each image (up to constants), where ``SSE`` is a Gaussian with one fixed variance.
+    """
+    squared = ops.square(ops.convert_to_tensor(x) - x_hat)
+    mse = ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)  # (N,)
+    return -10.0 * ops.log(mse + PSNR_MSE_FLOOR) / math.log(10.0)
 
 
 def _bits_per_example(likelihood):
@@ -448,8 +467,11 @@ class CompressionAutoencoder(keras.Model):
     ``model(x, training=...)`` returns a dict: ``"y"`` (the real code), ``"y_hat"`` (noisy in
     training, rounded otherwise), ``"x_hat"`` and ``"bits"`` (per image). The loss per image
     is ``bits + lmbda * SSE`` with the SSE summed over the 784 pixels (pixel values in
-    [0, 1]); ``lmbda`` is therefore in bits per unit of squared error. Metrics during ``fit``:
-    ``loss``, ``bits`` and ``mse``.
+    [0, 1]); ``lmbda`` is therefore in bits per unit of squared error. With
+    ``distortion="psnr"`` it is ``bits - lmbda * PSNR`` with each image's own PSNR in dB
+    (:func:`psnr_distortion`; ``lmbda`` in bits per dB): the mean per-image PSNR that the
+    course reports, instead of the mean squared error. Metrics during ``fit``: ``loss``,
+    ``bits`` and ``mse``.
 
     The NumPy side (:meth:`codes`, :meth:`decode_codes`, :meth:`estimated_bits`) works on
     integer codes clipped to the entropy model's support, exactly what
@@ -462,10 +484,13 @@ class CompressionAutoencoder(keras.Model):
         synthesis: keras.Model,
         *,
         lmbda: float = 100.0,
+        distortion: str = "sse",
         seed: int | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if distortion not in DISTORTIONS:
+            raise ValueError(f"distortion must be one of {', '.join(map(repr, DISTORTIONS))}, got {distortion!r}.")
         code_shape = tuple(int(d) for d in analysis.outputs[0].shape[1:])
         wanted = tuple(int(d) for d in synthesis.inputs[0].shape[1:])
         if code_shape != wanted:
@@ -478,6 +503,7 @@ class CompressionAutoencoder(keras.Model):
         self.analysis = analysis
         self.synthesis = synthesis
         self.lmbda = float(lmbda)
+        self.distortion = distortion
         self.seed = seed
         self.entropy_model = self._make_entropy_model(code_shape)
         self.noise_seed = keras.random.SeedGenerator(seed)
@@ -505,11 +531,13 @@ class CompressionAutoencoder(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         squared = ops.square(x - y_pred["x_hat"])
-        sse = ops.sum(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)  # (N,)
         bits = ops.mean(y_pred["bits"])
         self.bits_tracker.update_state(bits)
         self.mse_tracker.update_state(ops.mean(squared))
-        return bits + self.lmbda * ops.mean(sse)
+        if self.distortion == "psnr":
+            return bits - self.lmbda * ops.mean(psnr_distortion(x, y_pred["x_hat"]))  # R - lambda * PSNR
+        sse = ops.sum(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)  # (N,)
+        return bits + self.lmbda * ops.mean(sse)  # R + lambda * SSE
 
     # ------------------------------------------------------------------ NumPy helpers
     def _check_images(self, x, what: str) -> np.ndarray:
@@ -550,6 +578,7 @@ class CompressionAutoencoder(keras.Model):
             analysis=keras.saving.serialize_keras_object(self.analysis),
             synthesis=keras.saving.serialize_keras_object(self.synthesis),
             lmbda=self.lmbda,
+            distortion=self.distortion,
             seed=self.seed,
         )
         return config

@@ -99,6 +99,53 @@ def test_model_rejects_mismatched_transforms_and_bad_lambda():
         small_model().codes(np.zeros((2, 28, 27)))
 
 
+def test_psnr_distortion_is_each_images_psnr_and_the_loss_weighs_it_per_image():
+    from course_lib import metrics
+
+    rng = np.random.default_rng(3)
+    x = rng.random((4, 28, 28)).astype("float32")
+    x_hat = np.clip(x + rng.normal(0, [[[0.01]], [[0.05]], [[0.1]], [[0.2]]], x.shape), 0, 1).astype("float32")
+    psnr = keras.ops.convert_to_numpy(compression.psnr_distortion(x, x_hat))
+    np.testing.assert_allclose(psnr, metrics.per_example_psnr(x, x_hat), rtol=1e-4)
+    assert np.all(np.diff(psnr) < 0)  # more noise, lower PSNR
+    assert float(compression.psnr_distortion(x[:1], x[:1])[0]) == pytest.approx(100.0, abs=1e-3)  # finite when exact
+
+    model = compression.CompressionAutoencoder(compression.analysis_transform(4, (8,)),
+                                               compression.synthesis_transform(4, (8,)),
+                                               lmbda=30.0, distortion="psnr", seed=1)
+    out = model(x, training=False)
+    recon = keras.ops.convert_to_numpy(out["x_hat"])
+    expected = keras.ops.convert_to_numpy(out["bits"]).mean() - 30.0 * metrics.per_example_psnr(x, recon).mean()
+    assert float(model.compute_loss(x, x, out)) == pytest.approx(expected, rel=1e-4)
+    # not the SSE loss: an image whose error is already small weighs more than under SSE
+    sse_loss = keras.ops.convert_to_numpy(out["bits"]).mean() + 30.0 * ((x - recon) ** 2).reshape(4, -1).sum(1).mean()
+    assert float(model.compute_loss(x, x, out)) != pytest.approx(sse_loss, rel=1e-2)
+
+
+def test_distortion_is_checked_saved_and_passed_to_the_context_model(tmp_path):
+    with pytest.raises(ValueError, match="distortion must be one of 'sse', 'psnr'"):
+        compression.CompressionAutoencoder(compression.analysis_transform(4), compression.synthesis_transform(4),
+                                           distortion="mse")
+    model = compression.ContextCompressionAutoencoder(compression.analysis_transform(4, (8,)),
+                                                      compression.synthesis_transform(4, (8,)), context_filters=8,
+                                                      lmbda=30.0, distortion="psnr", seed=1)
+    path = tmp_path / "psnr_codec.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert (loaded.distortion, loaded.lmbda) == ("psnr", 30.0)
+    assert isinstance(loaded, compression.ContextCompressionAutoencoder)
+    assert small_model().distortion == "sse"  # the default
+
+
+def test_psnr_training_lowers_its_loss():
+    keras.utils.set_random_seed(0)
+    model = compression.CompressionAutoencoder(compression.analysis_transform(4, (8,)),
+                                               compression.synthesis_transform(4, (8,)),
+                                               lmbda=5.0, distortion="psnr", seed=1)
+    history = compression.fit_compressor(model, images(256), epochs=3, batch_size=64, peak_lr=3e-3)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
 def test_training_lowers_the_loss():
     keras.utils.set_random_seed(0)
     model = small_model(lmbda=20.0)
