@@ -12,22 +12,25 @@ A model with a context entropy model
 instead (:class:`ContextCodeCoder`): each position's table depends on the values decoded
 before it, so the decoder computes it from those values exactly as the encoder did.
 
-A file is a 10-byte header and the payload::
+A file is a 5-byte header and the payload::
 
-    0-1  magic b"AE"             not one of our files otherwise
-    2    format version          1: factorised entropy model, 2: context entropy model
-    3-4  model tag               16 bits of a CRC-32 of the model's weights: which model wrote it
-    5-7  code shape (h, w, c)
-    8-9  checksum                16 bits of a CRC-32 of the payload: corrupted or truncated?
-    10-  payload                 the range coder's 32-bit words, big-endian, up to where its
-                                 final interval is known; then the fewest bytes that point into
-                                 that interval (see :func:`sealed_payload`); the reader pads
-                                 with zero bytes
+    0    0xA0 | format       high half 0xA: a file of this codec; low half the format:
+                             1 factorised entropy model, 2 context entropy model
+    1-2  model tag           16 bits of a CRC-32 of the model's weights, code shape and alphabet:
+                             which model wrote it (the code shape is the model's, so it is not
+                             written again)
+    3-4  checksum            16 bits of a CRC-32 of the payload: corrupted or truncated?
+    5-   payload             the range coder's 32-bit words, big-endian, up to where its
+                             final interval is known; then the fewest bytes that point into
+                             that interval (see :func:`sealed_payload`); the reader pads
+                             with zero bytes
 
-Anything that does not match — too short, another format, another version, another model,
-another code shape, a payload whose checksum differs — raises :class:`BitstreamError` with
-the reason, instead of decoding a wrong image. (A 16-bit checksum misses one random
-corruption in 65,536.)
+Every field the reader can do without is left out: at about 90 bytes per image, each header
+byte is about 1 % of the file. Anything that does not match — too short, not this codec,
+another format, another model, a payload whose checksum differs — raises
+:class:`BitstreamError` with the reason, instead of decoding a wrong image. (A 16-bit
+checksum misses one random corruption in 65,536; a file of the earlier 10-byte format, which
+started with ``b"AE"``, is named as such.)
 """
 
 from __future__ import annotations
@@ -37,13 +40,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MAGIC = b"AE"
-#: The format byte of files written with a factorised entropy model ...
+#: The high half of a file's first byte: one of our files.
+MAGIC = 0xA0
+#: The low half of the first byte, for files written with a factorised entropy model ...
 VERSION = 1
 #: ... and with a context entropy model.
 CONTEXT_VERSION = 2
 FORMATS = {VERSION: "a factorised entropy model", CONTEXT_VERSION: "a context entropy model"}
-HEADER_BYTES = 10
+HEADER_BYTES = 5
+#: How the files of the earlier format (a 10-byte header) began.
+OLD_MAGIC = b"AE"
 
 __all__ = [
     "HEADER_BYTES",
@@ -77,10 +83,11 @@ def _constriction():
 def model_tag(model) -> int:
     """A 16-bit tag of the model's weights (CRC-32 of their float32 bytes, low 16 bits).
 
-    For a context entropy model the code radius (the coder's alphabet) enters the CRC too: two
-    models with the same weights and different alphabets write different files.
+    The code shape enters the CRC, and for a context entropy model the code radius (the
+    coder's alphabet): the header does not write them, and two models that differ only in
+    them write different files.
     """
-    crc = 0
+    crc = zlib.crc32(f"code_shape={tuple(int(d) for d in model.code_shape)}".encode())
     for weights in model.get_weights():
         crc = zlib.crc32(np.ascontiguousarray(weights, dtype=np.float32).tobytes(), crc)
     radius = getattr(getattr(model, "entropy_model", None), "code_radius", None)
@@ -137,8 +144,8 @@ class _Coder:
     def __init__(self, model) -> None:
         self._constriction = _constriction()
         self.code_shape = tuple(int(d) for d in model.code_shape)
-        if len(self.code_shape) != 3 or max(self.code_shape) > 255:
-            raise ValueError(f"code shape {self.code_shape} does not fit the header (3 sizes < 256)")
+        if len(self.code_shape) != 3:
+            raise ValueError(f"expected a code of shape (h, w, c), got {self.code_shape}")
         self.tag = model_tag(model)
         self.low, self.high = (np.asarray(a, np.int64) for a in model.entropy_model.support())
 
@@ -154,7 +161,7 @@ class _Coder:
 
     def _file(self, encoder) -> bytes:
         payload = sealed_payload(encoder)
-        header = MAGIC + bytes([self.version]) + self.tag.to_bytes(2, "big") + bytes(self.code_shape)
+        header = bytes([MAGIC | self.version]) + self.tag.to_bytes(2, "big")
         return header + _checksum(payload).to_bytes(2, "big") + payload
 
     def _words(self, data: bytes) -> np.ndarray:
@@ -162,30 +169,37 @@ class _Coder:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"decode: expected bytes, got {type(data).__name__}")
         data = bytes(data)
+        if data[:2] == OLD_MAGIC:
+            raise BitstreamError(
+                "a file of this codec's earlier format (10-byte header, starting with b'AE'): this version "
+                "reads only the 5-byte header; encode the image again"
+            )
         if len(data) < HEADER_BYTES:
             raise BitstreamError(
                 f"truncated file: {len(data)} bytes, shorter than the {HEADER_BYTES}-byte header"
             )
-        if data[:2] != MAGIC:
-            raise BitstreamError(f"not a file of this codec: it starts with {data[:2]!r}, not {MAGIC!r}")
-        if data[2] not in FORMATS:
-            raise BitstreamError(f"format version {data[2]}, but this reader knows versions {sorted(FORMATS)}")
-        if data[2] != self.version:
+        if data[0] & 0xF0 != MAGIC:
+            starts = " or ".join(f"{MAGIC | v:#04x}" for v in FORMATS)
             raise BitstreamError(
-                f"format version {data[2]} is written with {FORMATS[data[2]]}, but this model has "
+                f"not a file of this codec: its first byte is {data[0]:#04x}, where this codec's files start with "
+                f"{starts}"
+            )
+        version = data[0] & 0x0F
+        if version not in FORMATS:
+            raise BitstreamError(f"format version {version}, but this reader knows versions {sorted(FORMATS)}")
+        if version != self.version:
+            raise BitstreamError(
+                f"format version {version} is written with {FORMATS[version]}, but this model has "
                 f"{FORMATS[self.version]} (version {self.version}): decode it with the model that wrote it"
             )
-        tag = int.from_bytes(data[3:5], "big")
+        tag = int.from_bytes(data[1:3], "big")
         if tag != self.tag:
             raise BitstreamError(
                 f"written by another model (tag {tag:#06x}, this model's is {self.tag:#06x}): "
                 "decode it with the model that wrote it"
             )
-        shape = tuple(data[5:8])
-        if shape != self.code_shape:
-            raise BitstreamError(f"code shape {shape} in the header, but this model's is {self.code_shape}")
         payload = data[HEADER_BYTES:]
-        if _checksum(payload) != int.from_bytes(data[8:10], "big"):
+        if _checksum(payload) != int.from_bytes(data[3:5], "big"):
             raise BitstreamError("corrupted or truncated payload: its checksum does not match the header")
         padded = payload + b"\0" * (-len(payload) % 4)
         return np.frombuffer(padded, dtype=">u4").astype(np.uint32)

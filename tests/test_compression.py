@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import keras
 import numpy as np
 import pytest
@@ -255,27 +257,42 @@ def test_sealed_payload_keeps_the_whole_word_when_the_state_is_not_the_expected_
 def test_header_layout():
     model = small_model()
     data = bitstream.compress(model, images(1))[0]
-    assert data[:2] == b"AE" and data[2] == bitstream.VERSION
-    assert int.from_bytes(data[3:5], "big") == bitstream.model_tag(model)
-    assert tuple(data[5:8]) == (7, 7, 4)
+    assert bitstream.HEADER_BYTES == 5
+    assert data[0] == 0xA0 | bitstream.VERSION
+    assert int.from_bytes(data[1:3], "big") == bitstream.model_tag(model)
+    assert int.from_bytes(data[3:5], "big") == zlib.crc32(data[5:]) & 0xFFFF
+
+
+def test_the_tag_depends_on_the_code_shape_not_only_on_the_weights():
+    model = small_model()
+
+    class Reshaped:  # the same weights, another code shape
+        code_shape = (7, 14, 2)
+
+        def get_weights(self):
+            return model.get_weights()
+
+    assert bitstream.model_tag(Reshaped()) != bitstream.model_tag(model)
 
 
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda d: d[:6], "truncated file"),
+        (lambda d: d[:4], "truncated file"),
         (lambda d: d[:-1], "corrupted or truncated payload"),
-        (lambda d: d[:11] + bytes([d[11] ^ 0x10]) + d[12:], "corrupted or truncated payload"),
+        (lambda d: d[:6] + bytes([d[6] ^ 0x10]) + d[7:], "corrupted or truncated payload"),
         (lambda d: d + b"\x01", "corrupted or truncated payload"),
-        (lambda d: b"PK" + d[2:], "not a file of this codec"),
-        (lambda d: d[:2] + b"\x07" + d[3:], "format version 7"),
-        (lambda d: d[:5] + b"\x08" + d[6:], "code shape"),
+        (lambda d: d[:4] + bytes([d[4] ^ 0x01]) + d[5:], "corrupted or truncated payload"),
+        (lambda d: b"P" + d[1:], r"not a file of this codec: its first byte is 0x50, where .* 0xa1 or 0xa2"),
+        (lambda d: bytes([0xA7]) + d[1:], "format version 7"),
+        (lambda d: d[:1] + bytes([d[1] ^ 0x01]) + d[2:], "another model"),
+        (lambda d: b"AE" + bytes(8) + d[5:], "earlier format"),
     ],
 )
 def test_damaged_files_raise_a_clear_error(damage, message):
     model = small_model()
     data = bitstream.compress(model, images(1))[0]
-    assert len(data) > 12
+    assert len(data) > 7
     with pytest.raises(bitstream.BitstreamError, match=message):
         bitstream.decode_from_bytes(model, damage(data))
 

@@ -202,7 +202,7 @@ def test_a_context_file_and_a_factorised_file_are_told_apart():
         compression.analysis_transform(4, (8,)), compression.synthesis_transform(4, (8,))
     )
     data = bitstream.compress(context, images(1))[0]
-    assert data[2] == bitstream.CONTEXT_VERSION
+    assert data[0] == 0xA0 | bitstream.CONTEXT_VERSION
     with pytest.raises(bitstream.BitstreamError, match="context entropy model"):
         bitstream.decode_from_bytes(factorised, data)
     with pytest.raises(bitstream.BitstreamError, match="factorised entropy model"):
@@ -212,10 +212,10 @@ def test_a_context_file_and_a_factorised_file_are_told_apart():
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda d: d[:6], "truncated file"),
+        (lambda d: d[:3], "truncated file"),
         (lambda d: d[:-1], "corrupted or truncated payload"),
-        (lambda d: d[:11] + bytes([d[11] ^ 0x10]) + d[12:], "corrupted or truncated payload"),
-        (lambda d: d[:3] + bytes([d[3] ^ 0x01]) + d[4:], "another model"),
+        (lambda d: d[:6] + bytes([d[6] ^ 0x10]) + d[7:], "corrupted or truncated payload"),
+        (lambda d: d[:1] + bytes([d[1] ^ 0x01]) + d[2:], "another model"),
     ],
 )
 def test_damaged_files_raise_a_clear_error_naming_the_file(damage, message):
