@@ -35,7 +35,16 @@ CODECS = {
     "png": ("PNG", {"optimize": True}),
 }
 
-__all__ = ["CODECS", "bytes_at_psnr", "decode_bytes", "encode_image", "rd_curve", "run_codec", "to_uint8"]
+__all__ = [
+    "CODECS",
+    "bytes_at_psnr",
+    "decode_bytes",
+    "encode_image",
+    "rd_curve",
+    "run_codec",
+    "size_ratios",
+    "to_uint8",
+]
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -131,3 +140,27 @@ def bytes_at_psnr(bytes_per_image: Sequence[float], psnr: Sequence[float], targe
             f"({quality[0]:.2f} to {quality[-1]:.2f} dB)"
         )
     return float(np.interp(target, quality, sizes))
+
+
+def size_ratios(
+    ours: tuple[Sequence[float], Sequence[float]],
+    theirs: tuple[Sequence[float], Sequence[float]],
+    low: float,
+    high: float,
+    step: float = 0.25,
+) -> list[tuple[float, float]]:
+    """``(PSNR, our bytes / their bytes)`` at every ``step`` dB from ``low`` to ``high``.
+
+    ``ours`` and ``theirs`` are two codecs' curves as ``(bytes per image, PSNR)`` sequences; both
+    are interpolated with :func:`bytes_at_psnr` at each PSNR of the grid, so that "at every
+    PSNR from 24 to 30 dB" is judged between the measured points too, not only at them. Raises
+    ``ValueError`` naming the curve that does not reach the whole range.
+    """
+    if not low < high or not step > 0:
+        raise ValueError(f"size_ratios: need low < high and step > 0, got {low}, {high}, {step}")
+    for name, (_, psnr) in (("ours", ours), ("theirs", theirs)):
+        if len(psnr) == 0 or min(psnr) > low or max(psnr) < high:
+            reach = "no points" if len(psnr) == 0 else f"{min(psnr):.2f} to {max(psnr):.2f} dB"
+            raise ValueError(f"size_ratios: the curve {name!r} covers {reach}, not all of {low:g} to {high:g} dB")
+    grid = np.arange(low, high + step / 2, step)
+    return [(float(g), bytes_at_psnr(*ours, g) / bytes_at_psnr(*theirs, g)) for g in grid]

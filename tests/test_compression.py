@@ -357,6 +357,21 @@ def test_bytes_at_psnr_interpolates_on_the_best_points_and_refuses_to_extrapolat
         classic_codecs.bytes_at_psnr([1.0], [2.0], 2.0)
 
 
+def test_size_ratios_judge_between_the_points_and_refuse_a_curve_that_falls_short():
+    ours = ([50.0, 100.0], [24.0, 30.0])
+    theirs = ([100.0, 110.0, 200.0], [23.0, 28.0, 31.0])  # flat up to 28 dB, steep above
+    ratios = classic_codecs.size_ratios(ours, theirs, 24.0, 30.0, step=1.0)
+    assert [p for p, _ in ratios] == [24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0]
+    at = dict(ratios)
+    assert at[24.0] == pytest.approx(50 / 102) and at[30.0] == pytest.approx(100 / 170)
+    assert at[28.0] == pytest.approx((50 + 50 * 4 / 6) / 110)  # both curves interpolated
+    assert max(at, key=at.get) == 28.0  # the worst ratio lies between our two measured points
+    with pytest.raises(ValueError, match="'ours' covers 24.00 to 29.00 dB, not all of 24 to 30 dB"):
+        classic_codecs.size_ratios(([50.0, 90.0], [24.0, 29.0]), theirs, 24.0, 30.0)
+    with pytest.raises(ValueError, match="low < high"):
+        classic_codecs.size_ratios(ours, theirs, 30.0, 24.0)
+
+
 def test_jpeg_files_use_fitted_huffman_tables_same_pixels_fewer_bytes():
     import io
 
