@@ -127,8 +127,8 @@ def psnr_distortion(x, x_hat):
 
     The loss ``R - lambda * PSNR`` weighs an image's squared error by ``1 / MSE_i``: a dB is
     the same relative drop in error for every image, so an easy image's error counts as much as
-    a hard one's. It is the negative log-likelihood of a Gaussian decoder whose variance is fitted
-    to each image (up to constants), where ``SSE`` is a Gaussian with one fixed variance.
+    a hard one's. Up to constants it is a Gaussian negative log-likelihood with the variance set to
+    each image's own MSE (a profile likelihood), where ``SSE`` is a Gaussian with one fixed variance.
     """
     squared = ops.square(ops.convert_to_tensor(x) - x_hat)
     mse = ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)  # (N,)
